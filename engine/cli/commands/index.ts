@@ -1,4 +1,5 @@
 /** Every CLI command, in the order `elmwood --help` lists them. */
 import type { Command } from "../command.ts";
+import { tokenize } from "./tokenize.ts";
 
-export const commands: Command[] = [];
+export const commands: Command[] = [tokenize];
