@@ -1,5 +1,6 @@
 /** Every CLI command, in the order `elmwood --help` lists them. */
 import type { Command } from "../command.ts";
+import { convert } from "./convert.ts";
 import { tokenize } from "./tokenize.ts";
 
-export const commands: Command[] = [tokenize];
+export const commands: Command[] = [convert, tokenize];
