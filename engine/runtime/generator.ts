@@ -75,15 +75,17 @@ export async function generate(
   let text = "";
   let finishReason: FinishReason = "length";
 
+  let reused = 0;
+  let firstTokenMs = 0;
   if (signal?.aborted) return finish("cancelled", 0, 0);
   const first = await session.logitsFor(prompt, signal).catch((error) => {
     if (signal?.aborted) return undefined;
     throw error;
   });
   if (!first) return finish("cancelled", 0, 0);
+  reused = first.reused;
   const prefillMs = performance.now() - started;
   let logits = first.logits;
-  let firstTokenMs = 0;
   const decodeStart = performance.now();
 
   while (true) {
@@ -121,7 +123,7 @@ export async function generate(
       text += tail;
       if (tail) request.onToken?.({ id: -1, text: tail });
     }
-    const computed = prompt.length - (first?.reused ?? 0);
+    const computed = prompt.length - reused;
     // Decode speed counts the steps that ran the model: every token after the first.
     const decodeSteps = Math.max(0, tokens.length - (reason === "eos" ? 0 : 1));
     return {
@@ -131,7 +133,7 @@ export async function generate(
       context,
       timings: {
         promptTokens: prompt.length,
-        reusedTokens: first?.reused ?? 0,
+        reusedTokens: reused,
         prefillMs: prefill,
         firstTokenMs,
         decodeMs: decode,
