@@ -4,9 +4,9 @@
  * (file list, sizes, hashes) is always what a download trusts.
  */
 import { totalmem } from "node:os";
+import type { Precision } from "../engine/openelm/graph.ts";
 
-export type Precision = "fp32" | "int8" | "int4";
-export const PRECISIONS: readonly Precision[] = ["int4", "int8", "fp32"];
+export type { Precision };
 export const DEFAULT_PRECISION: Precision = "int4";
 
 export interface CatalogFile {
@@ -118,10 +118,6 @@ export function findCatalogEntry(repoIdOrSlug: string): CatalogEntry | undefined
   return CATALOG.find((e) => e.repoId.toLowerCase() === key || e.slug === key);
 }
 
-export function isPrecision(value: string): value is Precision {
-  return (PRECISIONS as readonly string[]).includes(value);
-}
-
 /**
  * Bytes per weight after conversion. Quantized weights carry one fp32 scale per block of 32
  * (MatMulNBits layout), and the tied embedding is stored once.
@@ -155,8 +151,9 @@ export function estimateConvertedBytes(checkpointBytes: number, precision: Preci
 
 /**
  * The model to offer first: 270M-Instruct, or the largest Instruct model whose estimated memory at
- * the chosen precision stays within an eighth of the machine's RAM, leaving the rest to the system,
- * the app and the user's documents.
+ * the chosen precision stays within a sixteenth of the machine's RAM. A desktop runs a browser and
+ * more beside us, and a larger model also costs a much longer first download (3B is 12 GB), so the
+ * bar is high: 16 GB gets 450M, 32 GB 1.1B, 64 GB 3B.
  */
 export function recommendedModel(
   totalMemoryBytes: number = totalmem(),
@@ -165,7 +162,7 @@ export function recommendedModel(
   const instruct = CATALOG.filter((e) => e.instruct);
   let choice = instruct[0];
   for (const entry of instruct) {
-    if (estimate(entry, precision).memoryBytes <= totalMemoryBytes / 8) choice = entry;
+    if (estimate(entry, precision).memoryBytes <= totalMemoryBytes / 16) choice = entry;
   }
   return choice;
 }
