@@ -89,7 +89,7 @@ export function migrate(db: Db): void {
       "ON CONFLICT (feature) DO UPDATE SET version = excluded.version",
   );
   for (const [feature, migrations] of registry) {
-    const applied = Number(current.all(feature)[0]?.[0] ?? 0);
+    const applied = versionOf(current, feature);
     if (applied > migrations.length) {
       throw new ElmwoodError(
         "INTERNAL",
@@ -101,7 +101,7 @@ export function migrate(db: Db): void {
     // IMMEDIATE takes the write lock first, so two processes opening at once cannot both migrate;
     // the version is read again inside, where it cannot change under us.
     db.transaction(() => {
-      const done = Number(current.all(feature)[0]?.[0] ?? 0);
+      const done = versionOf(current, feature);
       for (let version = done + 1; version <= migrations.length; version++) {
         try {
           db.exec(migrations[version - 1]);
@@ -118,6 +118,11 @@ export function migrate(db: Db): void {
     }).immediate();
   }
   db.pragma(`user_version = ${TRACKING_FORMAT}`);
+}
+
+function versionOf(statement: Statement, feature: string): number {
+  const rows = statement.all(feature) as unknown[][];
+  return Number(rows[0]?.[0] ?? 0);
 }
 
 /** The schema version a feature has reached in this database (0 when it has none). */
