@@ -29,10 +29,11 @@ export function firstRow<T>(db: Db, sql: string, ...params: unknown[]): T | unde
 
 /** The first column of the first row, or undefined when there is no row. */
 export function scalar<T = unknown>(db: Db, sql: string, ...params: unknown[]): T | undefined {
-  return db
+  const rows = db
     .prepare(sql)
     .raw()
-    .all(...params)[0]?.[0] as T | undefined;
+    .all(...params) as unknown[][];
+  return rows[0]?.[0] as T | undefined;
 }
 
 /** A pragma's value, e.g. pragmaValue(db, "journal_mode") === "wal". */
