@@ -8,10 +8,13 @@
  * valid length, because attention reads positions up to seqlens_k only.
  */
 import * as ort from "onnxruntime-node";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { ElmwoodError, throwIfAborted } from "../errors.ts";
 import type { OpenElmConfig } from "../openelm/config.ts";
 import { type LoadedManifest, MODEL_FILE, readManifest } from "../openelm/manifest.ts";
+import { describeVulkan, probeVulkan } from "./vulkan-probe.ts";
 import {
   defaultThreads,
   explainProviderFailure,
@@ -207,6 +210,17 @@ export class ModelSession {
   }
 }
 
+/**
+ * onnxruntime-node ships without its CUDA provider library (the install script that fetches it is
+ * skipped); trying CUDA without it only produces an error, so auto mode looks for the file first.
+ */
+function cudaLibrariesInstalled(): boolean {
+  const packageDir = dirname(createRequire(import.meta.url).resolve("onnxruntime-node/package.json"));
+  const library =
+    process.platform === "win32" ? "onnxruntime_providers_cuda.dll" : "libonnxruntime_providers_cuda.so";
+  return existsSync(join(packageDir, "bin", "napi-v6", process.platform, process.arch, library));
+}
+
 function sessionOptions(provider: ProviderName, threads: number): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: [provider],
@@ -214,7 +228,23 @@ function sessionOptions(provider: ProviderName, threads: number): ort.InferenceS
     interOpNumThreads: 1,
     graphOptimizationLevel: "all",
     executionMode: "sequential",
+    // Failures are reported by us in words; onnxruntime's own error lines would only be noise.
+    logSeverityLevel: 4,
   };
+}
+
+/** Why a provider cannot be used here, before trying it; undefined when it is worth a try. */
+function unavailable(provider: ProviderName, auto: boolean): string | undefined {
+  if (!platformHas(provider)) return `${PROVIDER_LABELS[provider]} is not available on ${process.platform}`;
+  if (provider === "cuda" && !cudaLibrariesInstalled()) {
+    return "the CUDA provider libraries are not installed (see the README: GPU on Linux with NVIDIA)";
+  }
+  if (provider === "webgpu") {
+    const vulkan = probeVulkan();
+    if (vulkan.kind === "none") return `no WebGPU adapter: ${describeVulkan(vulkan)}`;
+    if (auto && vulkan.kind === "software") return `${describeVulkan(vulkan)}, which is slower than the CPU`;
+  }
+  return undefined;
 }
 
 /** Starts the session on the chosen provider, or on the first that starts when the choice is auto. */
@@ -224,19 +254,19 @@ async function startSession(
   threads: number,
 ): Promise<{ session: ort.InferenceSession; provider: ActiveProvider }> {
   if (choice !== "auto") {
-    if (!platformHas(choice)) {
+    const missing = unavailable(choice, false);
+    if (missing)
       throw new ElmwoodError(
         "PROVIDER",
-        `${PROVIDER_LABELS[choice]} is not available on ${process.platform}.`,
+        `Cannot start ${PROVIDER_LABELS[choice]}: ${missing}.`,
         "Use --provider auto or cpu.",
       );
-    }
     try {
       const session = await ort.InferenceSession.create(modelPath, sessionOptions(choice, threads));
-      return {
-        session,
-        provider: { name: choice, label: PROVIDER_LABELS[choice], reason: "chosen explicitly" },
-      };
+      const vulkan = choice === "webgpu" ? probeVulkan() : undefined;
+      const reason =
+        vulkan?.kind === "software" ? `chosen explicitly (${describeVulkan(vulkan)})` : "chosen explicitly";
+      return { session, provider: { name: choice, label: PROVIDER_LABELS[choice], reason } };
     } catch (error) {
       throw new ElmwoodError(
         "PROVIDER",
@@ -247,10 +277,10 @@ async function startSession(
     }
   }
   const skipped: string[] = [];
-  const supported = new Set(ort.listSupportedBackends().map((b) => b.name));
   for (const candidate of gpuCandidates()) {
-    if (!supported.has(candidate)) {
-      skipped.push(`${PROVIDER_LABELS[candidate]}: not installed`);
+    const missing = unavailable(candidate, true);
+    if (missing) {
+      skipped.push(`${PROVIDER_LABELS[candidate]}: ${missing}`);
       continue;
     }
     try {
@@ -273,7 +303,7 @@ async function startSession(
     provider: {
       name: "cpu",
       label: "CPU",
-      reason: skipped.length ? `no GPU provider started (${skipped.join("; ")})` : "default",
+      reason: skipped.length ? `no GPU provider to use (${skipped.join("; ")})` : "default",
     },
   };
 }

@@ -1,7 +1,11 @@
 /** Every CLI command, in the order `elmwood --help` lists them. */
 import type { Command } from "../command.ts";
 import { convert } from "./convert.ts";
+import { index } from "./doc-index.ts";
+import { generate } from "./generate.ts";
+import { logits } from "./logits.ts";
 import { models } from "./models.ts";
+import { search } from "./search.ts";
 import { tokenize } from "./tokenize.ts";
 
-export const commands: Command[] = [convert, models, tokenize];
+export const commands: Command[] = [convert, generate, logits, models, tokenize, index, search];
