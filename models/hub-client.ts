@@ -158,6 +158,10 @@ export class HubClient {
         throw new RangeNotSatisfiable();
       } else if (response.status !== 200) {
         this.checkStatus(response, undefined, undefined, url);
+        throw new ElmwoodError(
+          "NETWORK",
+          `The hub answered HTTP ${response.status} without the file for ${url}.`,
+        );
       }
       if (!response.body) throw new TransientError("the hub sent no body");
       return {

@@ -304,6 +304,7 @@ export class ModelLibrary {
     const dir = this.downloadDir(repoId);
     const revision = options.revision ?? "main";
     await mkdir(this.paths.models, { recursive: true });
+    await this.store.sweepLeftovers();
     const lock = await this.repoLock(repoId, signal, emit);
     try {
       // Another process may have finished this very pull while we waited for the lock.
@@ -475,6 +476,7 @@ export class ModelLibrary {
       );
     }
     await mkdir(this.paths.models, { recursive: true });
+    await this.store.sweepLeftovers();
     if (await exists(join(folder, MANIFEST_FILE))) return this.importConverted(folder, options, emit);
     if (await exists(join(folder, "config.json"))) return this.importCheckpoint(folder, options, emit);
     throw new ElmwoodError(

@@ -39,7 +39,8 @@ export interface LockOptions {
 /** A lock file that cannot be parsed is being written; after this long its writer is presumed dead. */
 const UNREADABLE_GRACE_MS = 10_000;
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid runs on this machine. */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -68,7 +69,7 @@ async function readLock(path: string): Promise<{ info?: LockInfo; ageMs: number 
 function isStale(found: { info?: LockInfo; ageMs: number }): boolean {
   if (!found.info) return found.ageMs > UNREADABLE_GRACE_MS;
   // A pid on another host (a shared folder) cannot be checked; that holder is waited for.
-  return found.info.host === hostname() && !isAlive(found.info.pid);
+  return found.info.host === hostname() && !isProcessAlive(found.info.pid);
 }
 
 async function tryCreate(path: string, info: LockInfo): Promise<boolean> {

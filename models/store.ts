@@ -13,9 +13,12 @@ import type { Precision } from "../engine/openelm/graph.ts";
 import { MANIFEST_FILE, type ManifestFile, readManifest } from "../engine/openelm/manifest.ts";
 import { type ElmwoodPaths, elmwoodPaths } from "../engine/paths.ts";
 import { readJsonFile, writeJsonAtomic } from "./json-file.ts";
+import { isProcessAlive } from "./lock.ts";
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/;
 const DEFAULT_FILE = ".default.json";
+/** Work folders of the converter (".<name>.partial-<pid>-<hex>") and of this store; group 1 is the pid. */
+const LEFTOVER = /^\.(?:.+?\.partial|import-.+?|removing-.+?)-(\d+)(?:-[0-9a-f]+)?(?:\.old)?$/;
 
 export interface ModelSource {
   /** The checkpoint folder it was converted from. */
@@ -180,12 +183,28 @@ export class ModelStore {
    */
   async remove(name: string): Promise<void> {
     if (!(await this.has(name))) throw await this.notFound(name);
-    const trash = join(this.root, `.removing-${name}-${randomBytes(4).toString("hex")}`);
+    const trash = join(this.root, `.removing-${name}-${process.pid}-${randomBytes(4).toString("hex")}`);
     await rename(this.modelDir(name), trash);
     if ((await readJsonFile<{ name?: string }>(join(this.root, DEFAULT_FILE)))?.name === name) {
       await rm(join(this.root, DEFAULT_FILE), { force: true });
     }
     await rm(trash, { recursive: true, force: true });
+  }
+
+  /**
+   * Deletes what crashed or killed processes left behind: half-written conversions and imports, and
+   * models half-deleted. Each such folder names its process; those of live processes are kept.
+   */
+  async sweepLeftovers(): Promise<string[]> {
+    const entries = await readdir(this.root, { withFileTypes: true }).catch(() => []);
+    const swept: string[] = [];
+    for (const entry of entries) {
+      const owner = LEFTOVER.exec(entry.name);
+      if (!entry.isDirectory() || !owner || isProcessAlive(Number(owner[1]))) continue;
+      await rm(join(this.root, entry.name), { recursive: true, force: true });
+      swept.push(entry.name);
+    }
+    return swept;
   }
 
   /** The default model: the one chosen, if still installed, else the only one installed. */

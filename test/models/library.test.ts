@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -271,5 +272,20 @@ describe("resolveModelDir", () => {
     const raw = await caught(resolveModelDir(checkpointDir, paths));
     expect(raw.message).toContain("has not been converted");
     expect(raw.hint).toContain("elmwood models import");
+  });
+});
+
+describe("ModelStore.sweepLeftovers", () => {
+  it("removes work folders of dead processes and keeps those of live ones", async () => {
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid;
+    const models = join(home, "models");
+    const deadPartial = `.openelm-tiny-int4.partial-${dead}-12345678`;
+    const deadRemoval = `.removing-old-model-${dead}-abcdef01`;
+    const livePartial = `.openelm-tiny-int8.partial-${process.pid}-12345678`;
+    for (const name of [deadPartial, deadRemoval, livePartial])
+      await mkdir(join(models, name), { recursive: true });
+    const swept = await library().store.sweepLeftovers();
+    expect(swept.sort()).toEqual([deadPartial, deadRemoval].sort());
+    expect(await readdir(models)).toEqual([livePartial]);
   });
 });
