@@ -115,6 +115,19 @@ describe("elmwood models", () => {
     expect(lastJson(await elmwood(home, "models", "list", "--json")).models).toEqual([]);
   });
 
+  it("lets two processes pull the same model at once: one downloads, both end with the same model", async () => {
+    const home = join(root, "home-twice");
+    const before = hub.fileRequests(REPO, "model.safetensors").length;
+    const runs = await Promise.all([
+      elmwood(home, "models", "pull", REPO, "--json"),
+      elmwood(home, "models", "pull", REPO, "--json"),
+    ]);
+    for (const run of runs) expect(run.code, run.stderr).toBe(0);
+    expect(runs.map((r) => lastJson(r).converted).sort()).toEqual([false, true]);
+    expect(hub.fileRequests(REPO, "model.safetensors").length - before).toBe(1);
+    expect(lastJson(await elmwood(home, "models", "list", "--json")).models).toHaveLength(1);
+  });
+
   it("answers a repository the hub does not have with one clear line and exit code 1", async () => {
     const run = await elmwood(join(root, "home-missing"), "models", "pull", "test/No-Such-Model");
     expect(run.code).toBe(1);
