@@ -33,6 +33,8 @@ export type FileOutcome = "indexed" | "unchanged" | "skipped" | "error" | "remov
 export type IndexEvent =
   | { type: "folder"; folderId: number; path: string; state: FolderState; message?: string }
   | { type: "progress"; folderId: number; path: string; done: number; total: number }
+  /** The watcher of a folder is live: changes from now on are followed. */
+  | { type: "watching"; folderId: number; path: string }
   | { type: "file"; folderId: number; path: string; outcome: FileOutcome; reason?: string; chunks?: number }
   | { type: "idle" };
 
@@ -380,6 +382,7 @@ export class DocumentIndexer {
       ignored: (path: string) => isSkippedFolderName(basename(path)),
     });
     watcher.on("all", (_event, path) => this.#noteChange(folderId, path));
+    watcher.on("ready", () => this.#emit({ type: "watching", folderId, path: folder.path }));
     watcher.on("error", (error) => {
       this.#emit({
         type: "folder",

@@ -44,7 +44,12 @@ export type Prepared =
   | (FileFacts & { outcome: "skipped" | "error"; kind?: DocumentKind; hash?: string; reason: string })
   | { outcome: "vanished"; path: string };
 
-const MB = 1024 * 1024;
+/** "512 bytes", "12.3 KB", "4.0 MB": sizes as people read them. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
 
 export async function prepareFile(
   request: PrepareRequest,
@@ -154,7 +159,7 @@ export function skipWithoutReading(path: string, size: number, options: PrepareO
     return `binary file (${extname(path).toLowerCase() || "no extension"})`;
   if (size === 0) return "empty file";
   if (size > options.maxFileBytes) {
-    return `too large to index (${(size / MB).toFixed(1)} MB; the limit is ${(options.maxFileBytes / MB).toFixed(0)} MB)`;
+    return `too large to index (${formatBytes(size)}; the limit is ${formatBytes(options.maxFileBytes)})`;
   }
   return undefined;
 }

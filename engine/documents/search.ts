@@ -124,7 +124,7 @@ export function searchIndex(db: Db, query: string, options: SearchOptions = {}):
       location: row.location,
       page: row.page,
       lines: row.line_start === null || row.line_end === null ? null : [row.line_start, row.line_end],
-      score: Math.round(-row.rank * 1000) / 1000,
+      score: Number((-row.rank).toPrecision(6)),
       snippet,
       highlights,
       text: row.text,

@@ -132,8 +132,15 @@ export async function summarizeSections(
   // A document that fits in one prompt is summarized in one call.
   if (whole.length === 1 && fits(finalPrompt(style, [pieceOf(whole, 0, 0)], true), finalTokens)) {
     onEvent?.({ type: "progress", stage: "final", level: 0, part: 1, of: 1 });
-    const summary = await call(finalPrompt(style, [pieceOf(whole, 0, 0)], true), finalTokens, true);
-    return { style, summary, parts: [{ ...pieceOf(whole, 0, 0), summary }], levels: 0, calls };
+    const only = pieceOf(whole, 0, 0);
+    const summary = await call(finalPrompt(style, [only], true), finalTokens, true);
+    return {
+      style,
+      summary,
+      parts: [{ location: only.location, chunks: only.chunks, summary }],
+      levels: 0,
+      calls,
+    };
   }
 
   // Map: every chunk summarized once, in order.

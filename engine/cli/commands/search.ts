@@ -1,0 +1,92 @@
+/** `elmwood search <query>`: the best-matching passages of the indexed folders, with where they are. */
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { ElmwoodError } from "../../errors.ts";
+import type { DocumentKind } from "../../documents/types.ts";
+import { type Command, printJson } from "../command.ts";
+
+const KINDS: DocumentKind[] = ["pdf", "docx", "html", "markdown", "text", "code"];
+
+export const search: Command = {
+  name: "search",
+  usage:
+    "search <query> [--limit N] [--folder DIR]... [--type KIND]... [--after DATE] [--before DATE] [--json]",
+  help:
+    'Words must all match; "exact phrase" in quotes; word* for a prefix; -word to exclude.\n' +
+    `--type: one of ${KINDS.join(", ")}. Dates: YYYY-MM-DD (file modification time).`,
+  async run(args) {
+    const { values, positionals } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        limit: { type: "string" },
+        folder: { type: "string", multiple: true },
+        type: { type: "string", multiple: true },
+        after: { type: "string" },
+        before: { type: "string" },
+        json: { type: "boolean" },
+      },
+    });
+    const query = positionals.join(" ").trim();
+    if (!query)
+      throw new ElmwoodError(
+        "BAD_INPUT",
+        "Nothing to search for.",
+        "Give some words: elmwood search <query>.",
+      );
+    const limit = values.limit === undefined ? 10 : Number(values.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+      throw new ElmwoodError(
+        "BAD_INPUT",
+        `--limit must be a whole number from 1 to 100, not '${values.limit}'.`,
+      );
+    }
+    for (const kind of values.type ?? []) {
+      if (!KINDS.includes(kind as DocumentKind)) {
+        throw new ElmwoodError("BAD_INPUT", `Unknown --type '${kind}'.`, `Use one of: ${KINDS.join(", ")}.`);
+      }
+    }
+    const { openDatabase } = await import("../../store/database.ts");
+    const { searchIndex, renderHighlights } = await import("../../documents/search.ts");
+    const db = openDatabase();
+    try {
+      const result = searchIndex(db, query, {
+        limit,
+        folders: values.folder?.map((f) => resolve(f)),
+        kinds: values.type as DocumentKind[] | undefined,
+        modifiedAfter: parseDate(values.after, "--after", false),
+        modifiedBefore: parseDate(values.before, "--before", true),
+      });
+      const hits = result.hits.map(({ text: _text, ...hit }) => hit);
+      if (values.json) {
+        printJson({ query, hits, tookMs: Math.round(result.tookMs * 10) / 10 });
+        return 0;
+      }
+      if (!hits.length) {
+        process.stdout.write(`No results for "${query}".\n`);
+        return 0;
+      }
+      const ansi = process.stdout.isTTY === true;
+      const out = hits.map(
+        (h, i) =>
+          `${i + 1}. ${h.path}${h.location ? ` (${h.location})` : ""}  score ${h.score.toFixed(2)}\n   ${renderHighlights(h.snippet, h.highlights, ansi)}`,
+      );
+      process.stdout.write(`${out.join("\n")}\n`);
+      return 0;
+    } finally {
+      db.close();
+    }
+  },
+};
+
+/** A calendar date as the start (or, for upper bounds, the end) of that day in local time. */
+function parseDate(value: string | undefined, flag: string, endOfDay: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  const date = match ? new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3])) : undefined;
+  if (!date || Number.isNaN(date.getTime()) || date.getMonth() !== Number(match?.[2]) - 1) {
+    throw new ElmwoodError("BAD_INPUT", `${flag} needs a date as YYYY-MM-DD, not '${value}'.`);
+  }
+  return endOfDay ? date.getTime() + 86_400_000 - 1 : date.getTime();
+}

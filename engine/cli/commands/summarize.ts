@@ -1,0 +1,70 @@
+/**
+ * `elmwood summarize <file> --model DIR`: a summary of a whole document by map-reduce over the
+ * model's window, streamed to stdout with "part i of n" progress on stderr.
+ *
+ * The model arrives through `createCompletion`, which the runtime provides; this module builds the
+ * command around whatever function it is given, so it is registered where that function exists.
+ */
+import { parseArgs } from "node:util";
+import type { Completion } from "../../documents/completion.ts";
+import type { SummaryStyle } from "../../documents/summarize.ts";
+import { ElmwoodError } from "../../errors.ts";
+import { type Command, log, printJson } from "../command.ts";
+
+const STYLES: SummaryStyle[] = ["short", "bullets", "detailed"];
+
+export function summarizeCommand(createCompletion: (modelDir: string) => Promise<Completion>): Command {
+  return {
+    name: "summarize",
+    usage: "summarize <file> --model DIR [--style short|bullets|detailed] [--json]",
+    help: "Summarizes a PDF, Word, HTML, Markdown or text file of any length. Ctrl-C cancels.",
+    async run(args) {
+      const { values, positionals } = parseArgs({
+        args,
+        strict: true,
+        allowPositionals: true,
+        options: { model: { type: "string" }, style: { type: "string" }, json: { type: "boolean" } },
+      });
+      if (positionals.length !== 1) throw new ElmwoodError("BAD_INPUT", "Give one file to summarize.");
+      if (!values.model)
+        throw new ElmwoodError("BAD_INPUT", "Which model? Pass --model DIR.", "See 'elmwood --help'.");
+      const style = (values.style ?? "short") as SummaryStyle;
+      if (!STYLES.includes(style)) {
+        throw new ElmwoodError(
+          "BAD_INPUT",
+          `Unknown --style '${values.style}'.`,
+          `Use one of: ${STYLES.join(", ")}.`,
+        );
+      }
+      const { readDocument } = await import("../../documents/read-document.ts");
+      const { summarizeSections } = await import("../../documents/summarize.ts");
+      const document = await readDocument(positionals[0]);
+      const completion = await createCompletion(values.model);
+      const abort = new AbortController();
+      const onSignal = () => abort.abort();
+      process.once("SIGINT", onSignal);
+      try {
+        const result = await summarizeSections(document.sections, completion, {
+          style,
+          signal: abort.signal,
+          onEvent: (event) => {
+            if (event.type === "progress")
+              log(
+                `${event.stage} ${event.level ? `level ${event.level} ` : ""}part ${event.part} of ${event.of}`,
+              );
+            else if (!values.json) process.stdout.write(event.delta);
+          },
+        });
+        if (values.json) printJson(result);
+        else {
+          process.stdout.write("\n\nSources:\n");
+          for (const part of result.parts)
+            process.stdout.write(`- ${part.location || "whole document"}: ${part.summary.split("\n")[0]}\n`);
+        }
+        return 0;
+      } finally {
+        process.off("SIGINT", onSignal);
+      }
+    },
+  };
+}
