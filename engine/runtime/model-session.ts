@@ -14,6 +14,7 @@ import { dirname, join } from "node:path";
 import { ElmwoodError, throwIfAborted } from "../errors.ts";
 import type { OpenElmConfig } from "../openelm/config.ts";
 import { type LoadedManifest, MODEL_FILE, readManifest } from "../openelm/manifest.ts";
+import { KvCache } from "./kv-cache.ts";
 import { describeVulkan, probeVulkan } from "./vulkan-probe.ts";
 import {
   defaultThreads,
@@ -39,11 +40,6 @@ export interface ActiveProvider {
   reason: string;
 }
 
-interface LayerCache {
-  key: ort.Tensor;
-  value: ort.Tensor;
-}
-
 const DEFAULT_PREFILL_CHUNK = 512;
 
 export class ModelSession {
@@ -56,7 +52,7 @@ export class ModelSession {
     readonly dir: string,
     readonly model: LoadedManifest,
     private readonly session: ort.InferenceSession,
-    private readonly layers: LayerCache[],
+    private readonly cache: KvCache,
     readonly provider: ActiveProvider,
     private readonly prefillChunk: number,
     readonly loadMs: number,
@@ -89,20 +85,11 @@ export class ModelSession {
       options.provider ?? "auto",
       threads,
     );
-    const { config } = model;
-    const layers = config.layers.map((layer) => {
-      const dims = [1, layer.kvHeads, config.maxContextLength, config.headDim];
-      const size = layer.kvHeads * config.maxContextLength * config.headDim;
-      return {
-        key: new ort.Tensor("float32", new Float32Array(size), dims),
-        value: new ort.Tensor("float32", new Float32Array(size), dims),
-      };
-    });
     return new ModelSession(
       dir,
       model,
       session,
-      layers,
+      new KvCache(model.config),
       provider,
       options.prefillChunk ?? DEFAULT_PREFILL_CHUNK,
       performance.now() - started,
@@ -172,7 +159,7 @@ export class ModelSession {
         total_sequence_length: new ort.Tensor("int32", Int32Array.of(total), []),
       };
       const fetches: Record<string, ort.Tensor> = { logits: this.logits };
-      this.layers.forEach((layer, i) => {
+      this.cache.tensorsFor(total, this.cached.length).forEach((layer, i) => {
         feeds[`past_key_values.${i}.key`] = layer.key;
         feeds[`past_key_values.${i}.value`] = layer.value;
         fetches[`present.${i}.key`] = layer.key;

@@ -92,6 +92,18 @@ describe("KV cache", () => {
     expect(relativeError(Float32Array.from(rewound.logits), await cold(other))).toBeLessThan(1e-5);
   });
 
+  it("keeps every cached row when the cache grows past its current capacity", async () => {
+    session.reset();
+    const sequence = Array.from({ length: 120 }, (_, i) => (i === 0 ? 1 : 200 + ((i * 977) % 9000)));
+    await session.logitsFor(sequence); // capacity 128
+    for (let step = 0; step < 12; step++) {
+      sequence.push(3000 + step);
+      await session.logitsFor(sequence); // crosses 128 -> 256 one token at a time
+    }
+    const grown = Float32Array.from((await session.logitsFor(sequence)).logits);
+    expect(relativeError(grown, fx.reference.forward(sequence).at(-1) as Float64Array)).toBeLessThan(1e-4);
+  });
+
   it("long prompts are prefilled in chunks with the same result as one pass", async () => {
     const chunked = await ModelSession.load(fx.models.fp32, { provider: "cpu", threads: 2, prefillChunk: 7 });
     try {

@@ -1,0 +1,48 @@
+/**
+ * One benchmark run of one converted model, in its own process so that peak RSS is this model's:
+ * load, a cold 256-token prefill, 128 decoded tokens, then a follow-up turn on the prefix cache.
+ * Prints one JSON line.
+ */
+import { generate } from "../engine/runtime/generator.ts";
+import { ModelSession } from "../engine/runtime/model-session.ts";
+import { parseProviderChoice } from "../engine/runtime/providers.ts";
+import { GREEDY } from "../engine/runtime/sampler.ts";
+import { llamaTokenizer } from "../engine/text/tokenizer.ts";
+
+const [dir, providerArg, threadsArg] = process.argv.slice(2);
+const threads = Number(threadsArg);
+const tokenizer = llamaTokenizer();
+const prompt = [1, ...Array.from({ length: 255 }, (_, i) => 300 + ((i * 7919) % 29000))];
+
+const loadStart = performance.now();
+const session = await ModelSession.load(dir, { provider: parseProviderChoice(providerArg), threads });
+const loadMs = performance.now() - loadStart;
+
+// Warm the kernels once (first runs allocate and pack), then measure from a cold cache.
+await generate(session, tokenizer, { prompt: prompt.slice(0, 16), maxNewTokens: 4, sampling: GREEDY });
+session.reset();
+const first = await generate(session, tokenizer, { prompt, maxNewTokens: 128, sampling: GREEDY });
+
+// The next chat turn: the previous prompt and reply, then 24 new tokens of the user's message.
+const followUpPrompt = [...prompt, ...first.tokens, 2, ...Array.from({ length: 24 }, (_, i) => 500 + i * 13)];
+const followUp = await generate(session, tokenizer, {
+  prompt: followUpPrompt,
+  maxNewTokens: 1,
+  sampling: GREEDY,
+});
+await session.close();
+
+process.stdout.write(
+  `${JSON.stringify({
+    provider: session.provider.name,
+    providerReason: session.provider.reason,
+    loadMs,
+    prefillTokensPerSecond: first.timings.prefillTokensPerSecond,
+    decodeTokensPerSecond: first.timings.decodeTokensPerSecond,
+    decodedTokens: first.tokens.length,
+    firstTokenMs: first.timings.firstTokenMs,
+    followUpFirstTokenMs: followUp.timings.firstTokenMs,
+    followUpReusedTokens: followUp.timings.reusedTokens,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  })}\n`,
+);
