@@ -1,0 +1,35 @@
+/**
+ * Three bundles for the desktop app: main (Node, ESM), preload (sandboxed, so CommonJS) and the renderer
+ * (a plain web page). Engine code is bundled into main; native add-ons stay outside the bundle because
+ * they load .node binaries relative to their own package folder.
+ */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { defineConfig } from "electron-vite";
+
+const root = import.meta.dirname;
+const { version } = JSON.parse(readFileSync(resolve(root, "package.json"), "utf8")) as { version: string };
+
+export default defineConfig({
+  main: {
+    build: {
+      // Every runtime dependency stays a require at run time; the native ones must.
+      externalizeDeps: { include: ["onnxruntime-node", "libsql"] },
+      lib: { entry: resolve(root, "main/index.ts") },
+    },
+  },
+  preload: {
+    // A sandboxed preload cannot be an ES module: Electron loads it with its own CommonJS shim.
+    build: {
+      lib: { entry: resolve(root, "main/preload/index.ts"), formats: ["cjs"] },
+      rollupOptions: { output: { entryFileNames: "[name].cjs" } },
+    },
+    define: { __ELMWOOD_VERSION__: JSON.stringify(version) },
+  },
+  renderer: {
+    root: resolve(root, "renderer"),
+    build: {
+      rollupOptions: { input: resolve(root, "renderer/index.html") },
+    },
+  },
+});
