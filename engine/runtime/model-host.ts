@@ -1,0 +1,212 @@
+/**
+ * A loaded model in its own worker thread, seen from the main thread: load, generate with streamed
+ * tokens, abort, logits. One generation runs at a time; the others wait in order in a bounded queue
+ * (a full queue is refused as BUSY, which the local API answers with 429). A request aborted while
+ * it waits leaves the queue without ever reaching the model.
+ */
+import { Worker } from "node:worker_threads";
+import { cancelled, ElmwoodError } from "../errors.ts";
+import type { GenerateResult } from "./generator.ts";
+import type { LoadOptions } from "./model-session.ts";
+import type {
+  LoadedInfo,
+  WorkerGenerateRequest,
+  WorkerReply,
+  WorkerRequest,
+} from "./model-worker-protocol.ts";
+
+export type { LoadedInfo, WorkerGenerateRequest } from "./model-worker-protocol.ts";
+
+export interface HostOptions extends LoadOptions {
+  /** Generations that may wait behind the running one. */
+  maxQueue?: number;
+}
+
+export interface GenerateCallbacks {
+  signal?: AbortSignal;
+  onToken?: (token: { id: number; text: string }) => void;
+  /** Called once the request reaches the model (after waiting in the queue). */
+  onStart?: () => void;
+}
+
+type Pending = {
+  resolve: (value: never) => void;
+  reject: (error: Error) => void;
+  onToken?: GenerateCallbacks["onToken"];
+};
+
+function spawnWorker(): Worker {
+  // From TypeScript sources (CLI, tests, server) the worker needs tsx's loader; built code has .js.
+  const here = import.meta.url;
+  const fromSource = here.endsWith(".ts");
+  return new Worker(new URL(fromSource ? "./model-worker-loader.mjs" : "./model-worker.js", here));
+}
+
+export class ModelHost {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private queue: { start: () => void; abandon: (error: Error) => void }[] = [];
+  private busy = false;
+  private closed = false;
+  info!: LoadedInfo;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly dir: string,
+    private readonly maxQueue: number,
+  ) {
+    worker.on("message", (message: WorkerReply) => this.receive(message));
+    const fail = (error: Error) => {
+      const failure = new ElmwoodError(
+        "INTERNAL",
+        `The model stopped unexpectedly: ${error.message}`,
+        "Load the model again.",
+      );
+      for (const p of this.pending.values()) p.reject(failure);
+      this.pending.clear();
+      for (const waiting of this.queue) waiting.abandon(failure);
+      this.queue = [];
+      this.closed = true;
+    };
+    worker.on("error", fail);
+    worker.on("exit", (code) => {
+      if (!this.closed) fail(new Error(`worker exited with code ${code}`));
+    });
+  }
+
+  static async start(dir: string, options: HostOptions = {}): Promise<ModelHost> {
+    const { maxQueue = 16, ...load } = options;
+    const host = new ModelHost(spawnWorker(), dir, maxQueue);
+    try {
+      host.info = await host.call<LoadedInfo>({ type: "load", id: 0, dir, options: load });
+    } catch (error) {
+      await host.close();
+      throw error;
+    }
+    return host;
+  }
+
+  /** Generations waiting behind the running one. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  get running(): boolean {
+    return this.busy;
+  }
+
+  async generate(request: WorkerGenerateRequest, callbacks: GenerateCallbacks = {}): Promise<GenerateResult> {
+    const { signal } = callbacks;
+    if (signal?.aborted) throw cancelled("Generation");
+    await this.turn(signal);
+    try {
+      callbacks.onStart?.();
+      const id = this.nextId++;
+      const onAbort = () =>
+        this.worker.postMessage({ type: "abort", id: this.nextId++, target: id } satisfies WorkerRequest);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      try {
+        return await this.call<GenerateResult>({ type: "generate", id, request }, callbacks.onToken);
+      } finally {
+        signal?.removeEventListener("abort", onAbort);
+      }
+    } finally {
+      this.release();
+    }
+  }
+
+  async logits(tokens: number[]): Promise<Float32Array> {
+    await this.turn();
+    try {
+      return await this.call<Float32Array>({ type: "logits", id: 0, tokens });
+    } finally {
+      this.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const waiting of this.queue)
+      waiting.abandon(new ElmwoodError("CANCELLED", "The model was unloaded."));
+    this.queue = [];
+    await this.worker.terminate();
+  }
+
+  /** Waits until this request may use the model. */
+  private turn(signal?: AbortSignal): Promise<void> {
+    if (this.closed)
+      return Promise.reject(new ElmwoodError("MODEL", "The model is not loaded.", "Load it again."));
+    if (!this.busy) {
+      this.busy = true;
+      return Promise.resolve();
+    }
+    if (this.queue.length >= this.maxQueue) {
+      return Promise.reject(
+        new ElmwoodError(
+          "BUSY",
+          `The model is busy: ${this.queue.length} requests are already waiting.`,
+          "Try again in a moment.",
+        ),
+      );
+    }
+    return new Promise<void>((resolve, reject) => {
+      const entry = {
+        start: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+        abandon: (error: Error) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+      };
+      const onAbort = () => {
+        this.queue = this.queue.filter((e) => e !== entry);
+        reject(cancelled("Generation"));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.queue.push(entry);
+    });
+  }
+
+  private release(): void {
+    const next = this.queue.shift();
+    if (next) next.start();
+    else this.busy = false;
+  }
+
+  private call<T>(message: WorkerRequest, onToken?: Pending["onToken"]): Promise<T> {
+    const id = message.id || this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: never) => void, reject, onToken });
+      this.worker.postMessage({ ...message, id });
+    });
+  }
+
+  private receive(message: WorkerReply): void {
+    const pending = this.pending.get(message.id);
+    if (!pending) return;
+    switch (message.type) {
+      case "token":
+        pending.onToken?.(message.token);
+        return;
+      case "error":
+        this.pending.delete(message.id);
+        pending.reject(new ElmwoodError(message.error.code, message.error.message, message.error.hint));
+        return;
+      default: {
+        this.pending.delete(message.id);
+        const value =
+          message.type === "loaded"
+            ? message.info
+            : message.type === "done"
+              ? message.result
+              : message.type === "logits"
+                ? message.logits
+                : undefined;
+        pending.resolve(value as never);
+      }
+    }
+  }
+}

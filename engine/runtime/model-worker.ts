@@ -1,0 +1,74 @@
+/**
+ * The worker thread that owns a loaded model. onnxruntime-node runs inference synchronously on the
+ * thread that calls it, so the model lives here and the app's, server's and CLI's event loops stay
+ * free. Messages in: load, generate, abort, logits, close. Messages out: loaded, token, done, error.
+ */
+import { parentPort } from "node:worker_threads";
+import { isElmwoodError } from "../errors.ts";
+import { llamaTokenizer } from "../text/tokenizer.ts";
+import { generate } from "./generator.ts";
+import { type LoadOptions, ModelSession } from "./model-session.ts";
+import type { WorkerReply, WorkerRequest } from "./model-worker-protocol.ts";
+
+if (!parentPort) throw new Error("model-worker.ts must run in a worker thread");
+const port = parentPort;
+
+let session: ModelSession | undefined;
+const running = new Map<number, AbortController>();
+const tokenizer = llamaTokenizer();
+
+const reply = (message: WorkerReply) => port.postMessage(message);
+const errorOf = (error: unknown) =>
+  isElmwoodError(error)
+    ? { code: error.code, message: error.message, hint: error.hint }
+    : { code: "INTERNAL" as const, message: error instanceof Error ? error.message : String(error) };
+
+async function handle(message: WorkerRequest): Promise<void> {
+  switch (message.type) {
+    case "load": {
+      const options: LoadOptions = message.options;
+      session = await ModelSession.load(message.dir, options);
+      reply({
+        type: "loaded",
+        id: message.id,
+        info: { provider: session.provider, loadMs: session.loadMs, manifest: session.model.manifest },
+      });
+      return;
+    }
+    case "generate": {
+      if (!session) throw new Error("no model is loaded");
+      const controller = new AbortController();
+      running.set(message.id, controller);
+      try {
+        const result = await generate(session, tokenizer, {
+          ...message.request,
+          signal: controller.signal,
+          onToken: (token) => reply({ type: "token", id: message.id, token }),
+        });
+        reply({ type: "done", id: message.id, result });
+      } finally {
+        running.delete(message.id);
+      }
+      return;
+    }
+    case "abort":
+      running.get(message.target)?.abort();
+      return;
+    case "logits": {
+      if (!session) throw new Error("no model is loaded");
+      const { logits } = await session.logitsFor(message.tokens);
+      const copy = Float32Array.from(logits);
+      port.postMessage({ type: "logits", id: message.id, logits: copy } satisfies WorkerReply, [copy.buffer]);
+      return;
+    }
+    case "close":
+      await session?.close();
+      session = undefined;
+      reply({ type: "closed", id: message.id });
+      return;
+  }
+}
+
+port.on("message", (message: WorkerRequest) => {
+  handle(message).catch((error) => reply({ type: "error", id: message.id, error: errorOf(error) }));
+});

@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ModelHost } from "../../engine/runtime/model-host.ts";
+import { GREEDY } from "../../engine/runtime/sampler.ts";
+import { type EngineFixture, makeEngineFixture, PROMPT, relativeError } from "../support/engine-fixtures.ts";
+
+let fx: EngineFixture;
+let host: ModelHost;
+beforeAll(async () => {
+  fx = await makeEngineFixture(["fp32"]);
+  host = await ModelHost.start(fx.models.fp32, { provider: "cpu", threads: 1, maxQueue: 2 });
+});
+afterAll(async () => {
+  await host?.close();
+  await fx?.cleanup();
+});
+
+describe("model host (worker thread)", () => {
+  it("reports the provider and streams the reference's greedy tokens", async () => {
+    expect(host.info.provider.name).toBe("cpu");
+    const streamed: number[] = [];
+    const result = await host.generate(
+      { prompt: PROMPT, maxNewTokens: 6, sampling: GREEDY },
+      { onToken: (t) => streamed.push(t.id) },
+    );
+    expect(result.tokens).toEqual(fx.reference.greedy(PROMPT, 6).tokens);
+    expect(streamed).toEqual(result.tokens);
+  });
+
+  it("keeps the main event loop free while the model runs", async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    await host.generate({ prompt: PROMPT, maxNewTokens: 30, sampling: GREEDY });
+    clearInterval(timer);
+    expect(ticks).toBeGreaterThan(5);
+  });
+
+  it("runs one generation at a time, in order, and refuses past the queue's bound", async () => {
+    const order: string[] = [];
+    const request = (name: string) =>
+      host.generate(
+        { prompt: PROMPT, maxNewTokens: 3, sampling: GREEDY },
+        { onStart: () => order.push(name) },
+      );
+    const a = request("a");
+    const b = request("b");
+    const c = request("c");
+    await expect(request("d")).rejects.toMatchObject({ code: "BUSY" });
+    await Promise.all([a, b, c]);
+    expect(order).toEqual(["a", "b", "c"]);
+  });
+
+  it("an abort while waiting removes the request without running it; an abort while running stops it", async () => {
+    const running = new AbortController();
+    const waiting = new AbortController();
+    let tokens = 0;
+    const first = host.generate(
+      { prompt: PROMPT, maxNewTokens: 200, sampling: GREEDY },
+      { signal: running.signal, onToken: () => ++tokens === 2 && running.abort() },
+    );
+    let started = false;
+    const second = host.generate(
+      { prompt: PROMPT, maxNewTokens: 5, sampling: GREEDY },
+      { signal: waiting.signal, onStart: () => (started = true) },
+    );
+    waiting.abort();
+    await expect(second).rejects.toMatchObject({ code: "CANCELLED" });
+    const result = await first;
+    expect(result.finishReason).toBe("cancelled");
+    expect(result.tokens.length).toBeLessThan(200);
+    expect(started).toBe(false);
+  });
+
+  it("returns logits that match the reference, and errors cross the thread with their code", async () => {
+    const logits = await host.logits(PROMPT);
+    expect(relativeError(logits, fx.reference.forward(PROMPT).at(-1) as Float64Array)).toBeLessThan(1e-4);
+    await expect(host.logits([1, 40000])).rejects.toMatchObject({ code: "BAD_INPUT" });
+  });
+
+  it("a model that cannot load fails with its reason", async () => {
+    await expect(ModelHost.start("/nonexistent/model")).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+});
