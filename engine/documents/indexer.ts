@@ -261,7 +261,10 @@ export class DocumentIndexer {
     for (const file of walked.files) {
       seen.add(file.path);
       const old = known.get(file.path);
-      if (old && old.size === file.size && old.mtimeMs === file.mtimeMs && old.status !== "error") continue;
+      // Unchanged files are left alone, except those the file system refused (no hash: never read),
+      // which may be readable now; a damaged PDF stays damaged until it changes.
+      const retry = old?.status === "error" && old.hash === null;
+      if (old && old.size === file.size && old.mtimeMs === file.mtimeMs && !retry) continue;
       todo.push({ ...file, known: old });
     }
     this.#removed(

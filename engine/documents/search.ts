@@ -3,7 +3,7 @@
  * highlight ranges, phrases, prefixes, and filters by folder, type and modification date.
  */
 import { ElmwoodError } from "../errors.ts";
-import type { Db } from "../store/database.ts";
+import { type Db, scalar } from "../store/database.ts";
 import { belowRange } from "./index-store.ts";
 import { parseQuery } from "./query.ts";
 import "./schema.ts";
@@ -26,6 +26,8 @@ export interface SearchOptions extends SearchFilters {
   asYouType?: boolean;
   /** Words around the match in the snippet; default 24. */
   snippetWords?: number;
+  /** While typing, rank only the newest matches above this many (default 10,000; for tuning and tests). */
+  typingRankCap?: number;
 }
 
 export interface SearchHit {
@@ -49,11 +51,23 @@ export interface SearchHit {
 
 export interface SearchResult {
   query: string;
+  /**
+   * True when, while typing, the query matched so much of the index that only the most recently
+   * indexed matches were ranked (to answer within a keystroke); the full query ranks everything.
+   */
+  partial: boolean;
   /** The FTS5 expression that ran, for debugging; empty when there was nothing to search for. */
   match: string;
   hits: SearchHit[];
   tookMs: number;
 }
+
+/**
+ * BM25 costs about a microsecond per matching chunk, so a two-letter prefix that matches most of a
+ * 100,000-chunk index would take ~100 ms to rank. While typing, a query matching more than this many
+ * chunks is ranked over the newest matches only (rowids are assigned in indexing order).
+ */
+const TYPING_RANK_CAP = 10_000;
 
 const OPEN = "\u0002";
 const CLOSE = "\u0003";
@@ -77,7 +91,8 @@ export function searchIndex(db: Db, query: string, options: SearchOptions = {}):
   const limit = Math.max(1, Math.min(100, Math.floor(options.limit ?? 10)));
   const offset = Math.max(0, Math.floor(options.offset ?? 0));
   const parsed = parseQuery(query, { asYouType: options.asYouType });
-  if (!parsed.match) return { query, match: "", hits: [], tookMs: performance.now() - started };
+  if (!parsed.match)
+    return { query, match: "", partial: false, hits: [], tookMs: performance.now() - started };
 
   const where: string[] = ["doc_chunks_fts MATCH ?"];
   const params: unknown[] = [parsed.match];
@@ -98,23 +113,29 @@ export function searchIndex(db: Db, query: string, options: SearchOptions = {}):
     params.push(options.modifiedBefore);
   }
   const words = Math.max(4, Math.min(64, options.snippetWords ?? 24));
-  const sql =
-    `SELECT c.id AS chunk_id, f.path, f.kind, c.location, c.page, c.line_start, c.line_end, f.mtime_ms, c.text, ` +
-    `doc_chunks_fts.rank AS rank, snippet(doc_chunks_fts, 0, '${OPEN}', '${CLOSE}', '…', ${words}) AS snip ` +
-    "FROM doc_chunks_fts JOIN doc_chunks c ON c.id = doc_chunks_fts.rowid JOIN doc_files f ON f.id = c.file_id " +
-    `WHERE ${where.join(" AND ")} ORDER BY rank LIMIT ? OFFSET ?`;
-  params.push(limit, offset);
-  let rows: Row[];
-  try {
-    rows = db.prepare(sql).all(...params) as Row[];
-  } catch (error) {
-    throw new ElmwoodError(
-      "BAD_INPUT",
-      `The search "${query}" could not run (${(error as Error).message}).`,
-      "Try plain words, or put an exact phrase in double quotes.",
-      { cause: error },
-    );
-  }
+  const run = (extra: string, extraParams: unknown[]): Row[] => {
+    const sql =
+      `SELECT c.id AS chunk_id, f.path, f.kind, c.location, c.page, c.line_start, c.line_end, f.mtime_ms, c.text, ` +
+      `doc_chunks_fts.rank AS rank, snippet(doc_chunks_fts, 0, '${OPEN}', '${CLOSE}', '…', ${words}) AS snip ` +
+      "FROM doc_chunks_fts JOIN doc_chunks c ON c.id = doc_chunks_fts.rowid JOIN doc_files f ON f.id = c.file_id " +
+      `WHERE ${[...where, ...(extra ? [extra] : [])].join(" AND ")} ORDER BY rank LIMIT ? OFFSET ?`;
+    try {
+      return db.prepare(sql).all(...params, ...extraParams, limit, offset) as Row[];
+    } catch (error) {
+      throw new ElmwoodError(
+        "BAD_INPUT",
+        `The search "${query}" could not run (${(error as Error).message}).`,
+        "Try plain words, or put an exact phrase in double quotes.",
+        { cause: error },
+      );
+    }
+  };
+  const cap = options.typingRankCap ?? TYPING_RANK_CAP;
+  const cutoff = options.asYouType && offset === 0 ? typingCutoff(db, parsed.match, cap) : undefined;
+  // libsql binds JS numbers as REAL, and FTS5 only seeks on an INTEGER rowid bound: hence BigInt.
+  let rows = cutoff === undefined ? [] : run("doc_chunks_fts.rowid >= ?", [BigInt(cutoff)]);
+  const partial = cutoff !== undefined && rows.length === limit;
+  if (!partial) rows = run("", []);
   const hits = rows.map((row): SearchHit => {
     const { text: snippet, highlights } = parseSnippet(row.snip);
     return {
@@ -131,7 +152,23 @@ export function searchIndex(db: Db, query: string, options: SearchOptions = {}):
       modifiedMs: row.mtime_ms,
     };
   });
-  return { query, match: parsed.match, hits, tookMs: performance.now() - started };
+  return { query, match: parsed.match, partial, hits, tookMs: performance.now() - started };
+}
+
+/** The lowest rowid worth ranking while typing, or undefined when the query matches few enough chunks. */
+function typingCutoff(db: Db, match: string, cap: number): number | undefined {
+  try {
+    // Counting walks the match lists without scoring: a few milliseconds even for the commonest word.
+    const count = Number(
+      scalar(db, "SELECT COUNT(*) FROM doc_chunks_fts WHERE doc_chunks_fts MATCH ?", match) ?? 0,
+    );
+    if (count <= cap) return undefined;
+    const [low, high] = (db.prepare("SELECT MIN(id), MAX(id) FROM doc_chunks").raw().all() as number[][])[0];
+    // Matches spread through the index roughly evenly: keep the newest share that holds about the cap.
+    return Math.floor(high - ((high - low) * cap) / count);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Splits FTS5's marked-up snippet into plain text and the ranges that were marked. */

@@ -19,7 +19,8 @@ const TRACKING_FORMAT = 1;
  * libsql follows better-sqlite3's API with three differences that bite (measured with 0.5.29):
  * `Statement.get()` adds an enumerable `_metadata` field to the row and ignores `pluck()`, and
  * `db.pragma(name, { simple: true })` returns the row, not the value. Use `firstRow`, `scalar` and
- * `pragmaValue` below (or `.all()`), never `.get()`.
+ * `pragmaValue` below (or `.all()`), never `.get()`. Also, JS numbers are bound as REAL: where a
+ * virtual table needs an INTEGER (an FTS5 rowid bound), pass a BigInt.
  */
 
 /** The first row of a query (a plain object, no `_metadata`), or undefined. */

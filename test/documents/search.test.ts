@@ -124,6 +124,19 @@ describe("search", () => {
     expect(searchIndex(db, "moon", { modifiedAfter: Date.UTC(2021, 0, 1) }).hits).toHaveLength(0);
   });
 
+  it("while typing, ranks only the newest matches of a query that matches too much, and says so", () => {
+    const full = searchIndex(db, "the", { limit: 50 });
+    expect(full.partial).toBe(false);
+    expect(full.hits.length).toBeGreaterThan(2);
+    const typed = searchIndex(db, "the", { limit: 1, asYouType: true, typingRankCap: 1 });
+    expect(typed.partial).toBe(true);
+    const newest = Math.max(...full.hits.map((h) => h.chunkId));
+    const oldest = Math.min(...full.hits.map((h) => h.chunkId));
+    expect(typed.hits[0].chunkId).toBeGreaterThan(oldest);
+    expect(typed.hits[0].chunkId).toBeLessThanOrEqual(newest);
+    expect(searchIndex(db, "the", { limit: 1, asYouType: true }).partial).toBe(false);
+  });
+
   it("never fails on FTS syntax typed by a person", () => {
     for (const query of [
       '"unbalanced',
