@@ -1,0 +1,743 @@
+/**
+ * The one list of everything a front door can ask of the engine (calls) and everything the engine
+ * tells them (events), each with a runtime schema. The desktop app's IPC, the browser mode's HTTP, the
+ * OpenAI-compatible API and the CLI are all bound from these two objects, so a call cannot exist in
+ * one door and be missing in another.
+ *
+ * This file imports only zod (and types): the renderer imports it, and the renderer has no Node.
+ *
+ * Inputs are bounded (string lengths, array sizes, number ranges) because they cross trust
+ * boundaries. Long work (downloads, imports, indexing, generation, summaries) returns an id at once
+ * and reports through events; a call never blocks for minutes.
+ */
+import { z } from "zod";
+import type { ErrorCode } from "../errors.ts";
+
+export const CONTRACT_VERSION = 1;
+
+// ---------------------------------------------------------------------------------------------------
+// Building blocks
+
+/** Ids of conversations, messages, requests and jobs: short, URL- and filename-safe. */
+export const Id = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, "must be letters, digits, '_' or '-'");
+
+/** A store model name, e.g. "openelm-270m-instruct-int4". */
+export const ModelName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[a-z0-9][a-z0-9._-]*$/, "must be lower-case letters, digits, '.', '_' or '-'");
+
+/** A file or folder path on the machine running the engine. */
+export const FsPath = z.string().min(1).max(4096);
+
+export const ERROR_CODES = [
+  "BAD_INPUT",
+  "NOT_FOUND",
+  "CHECKPOINT",
+  "MODEL",
+  "CONTEXT_OVERFLOW",
+  "PROVIDER",
+  "CANCELLED",
+  "NETWORK",
+  "DISK",
+  "BUSY",
+  "INTERNAL",
+] as const satisfies readonly ErrorCode[];
+
+/** An ElmwoodError as it crosses a door: what happened, then what to do. */
+export const ErrorInfo = z.object({
+  code: z.enum(ERROR_CODES),
+  message: z.string(),
+  hint: z.string().optional(),
+});
+
+export const ProviderChoice = z.enum(["auto", "cpu", "webgpu", "cuda", "dml", "coreml"]);
+export const ProviderName = z.enum(["cpu", "webgpu", "cuda", "dml", "coreml"]);
+export const Precision = z.enum(["fp32", "int8", "int4"]);
+export const FinishReason = z.enum(["eos", "stop", "length", "context", "cancelled"]);
+export const Role = z.enum(["system", "user", "assistant"]);
+export const SummaryStyle = z.enum(["short", "bullets", "detailed"]);
+export const DocumentKind = z.enum(["pdf", "docx", "html", "markdown", "text", "code"]);
+
+/** How replies are sampled, and how long they may be. OpenELM wants repetition penalty 1.2. */
+export const Sampling = z.strictObject({
+  temperature: z.number().min(0).max(5),
+  topP: z.number().gt(0).max(1),
+  topK: z.number().int().min(0).max(1000),
+  minP: z.number().min(0).lt(1),
+  repetitionPenalty: z.number().min(1).max(3),
+  /** The longest reply, in tokens. */
+  maxTokens: z.number().int().min(1).max(2048),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .optional(),
+});
+export const SamplingPatch = Sampling.partial();
+
+/** Text a person typed: a chat message, a system prompt. */
+const MessageText = z.string().min(1).max(32_000);
+const SystemPrompt = z.string().max(8_000);
+const Title = z.string().trim().min(1).max(200);
+const Limit = (max: number, fallback: number) => z.number().int().min(1).max(max).default(fallback);
+const Offset = z.number().int().min(0).max(1_000_000).default(0);
+const Empty = z.strictObject({});
+const Timestamp = z.number().int().min(0); // ms since the epoch
+
+// ---------------------------------------------------------------------------------------------------
+// Conversations and chat
+
+export const MessageStats = z.object({
+  promptTokens: z.number().int(),
+  /** Prompt tokens whose keys and values came from the prefix cache. */
+  reusedTokens: z.number().int(),
+  completionTokens: z.number().int(),
+  tokensPerSecond: z.number(),
+  firstTokenMs: z.number(),
+  totalMs: z.number(),
+  finishReason: FinishReason,
+});
+
+export const Message = z.object({
+  id: Id,
+  conversationId: Id,
+  parentId: Id.nullable(),
+  role: Role,
+  content: z.string(),
+  createdAt: Timestamp,
+  /** The model that wrote an assistant message. */
+  model: z.string().nullable(),
+  /** Assistant messages only. */
+  stats: MessageStats.nullable(),
+  /** This message and its alternatives (same parent), oldest first: "< 2/3 >". */
+  siblingIds: z.array(Id),
+  siblingIndex: z.number().int(),
+});
+
+export const ConversationSettings = z.object({
+  systemPrompt: z.string(),
+  sampling: Sampling,
+  /** null: the default model at the time of sending. */
+  model: z.string().nullable(),
+});
+export const ConversationSettingsPatch = z.strictObject({
+  systemPrompt: SystemPrompt.optional(),
+  sampling: SamplingPatch.optional(),
+  model: ModelName.nullable().optional(),
+});
+
+export const ConversationSummary = z.object({
+  id: Id,
+  title: z.string(),
+  model: z.string().nullable(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  messageCount: z.number().int(),
+});
+
+export const Conversation = ConversationSummary.extend({
+  settings: ConversationSettings,
+  /** The last message of the branch on screen; null for an empty conversation. */
+  activeLeafId: Id.nullable(),
+  /** The branch on screen, root first. */
+  messages: z.array(Message),
+});
+
+/** What a started reply is known by until chat.done or chat.error arrives. */
+export const ChatStarted = z.object({
+  requestId: Id,
+  conversationId: Id,
+  /** The user message the reply answers. */
+  userMessage: Message,
+  /** The id the assistant message will have once it is saved. */
+  assistantMessageId: Id,
+});
+
+export const ConversationHit = z.object({
+  conversationId: Id,
+  title: z.string(),
+  /** The message that matched; null when only the title did. */
+  messageId: Id.nullable(),
+  /** Text around the match. */
+  snippet: z.string(),
+  updatedAt: Timestamp,
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Models
+
+export const ModelInfo = z.object({
+  name: z.string(),
+  precision: Precision,
+  bytes: z.number(),
+  parameters: z.number(),
+  contextLength: z.number().int(),
+  isDefault: z.boolean(),
+  createdAt: z.string(),
+  source: z.object({
+    path: z.string(),
+    repoId: z.string().nullable(),
+    managed: z.boolean(),
+    present: z.boolean(),
+  }),
+});
+
+export const CatalogItem = z.object({
+  repoId: z.string(),
+  slug: z.string(),
+  size: z.string(),
+  instruct: z.boolean(),
+  parameters: z.number(),
+  contextLength: z.number().int(),
+  /** At the default precision (int4). */
+  estimate: z.object({
+    precision: Precision,
+    diskBytes: z.number(),
+    memoryBytes: z.number(),
+    downloadBytes: z.number(),
+  }),
+  /** Store names of installed models converted from this repository. */
+  installed: z.array(z.string()),
+});
+
+export const DownloadInfo = z.object({
+  repoId: z.string(),
+  complete: z.boolean(),
+  presentBytes: z.number(),
+  totalBytes: z.number(),
+});
+
+export const ModelState = z.enum(["none", "unloaded", "loading", "ready", "error"]);
+
+export const ModelStatus = z.object({
+  /** none: no model installed; unloaded: installed, not in memory yet (loads on first chat). */
+  state: ModelState,
+  name: z.string().nullable(),
+  provider: z.object({ name: ProviderName, label: z.string(), reason: z.string() }).nullable(),
+  providerChoice: ProviderChoice,
+  /** null: onnxruntime's default. */
+  threads: z.number().int().nullable(),
+  loadMs: z.number().nullable(),
+  contextLength: z.number().int().nullable(),
+  error: ErrorInfo.nullable(),
+});
+
+/** One step of a pull or an import, as models/progress.ts reports it. */
+export const LibraryProgress = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("wait"), what: z.string(), holder: z.string() }),
+  z.object({ type: z.literal("resolve"), repoId: z.string(), revision: z.string() }),
+  z.object({
+    type: z.literal("plan"),
+    repoId: z.string(),
+    commit: z.string(),
+    files: z.array(z.object({ path: z.string(), bytes: z.number(), presentBytes: z.number() })),
+    totalBytes: z.number(),
+    presentBytes: z.number(),
+  }),
+  z.object({
+    type: z.literal("download"),
+    file: z.string(),
+    fileBytes: z.number(),
+    fileTotal: z.number(),
+    bytes: z.number(),
+    totalBytes: z.number(),
+    bytesPerSecond: z.number(),
+    etaSeconds: z.number().nullable(),
+  }),
+  z.object({
+    type: z.literal("retry"),
+    file: z.string().optional(),
+    attempt: z.number(),
+    retries: z.number(),
+    delayMs: z.number(),
+    reason: z.string(),
+  }),
+  z.object({
+    type: z.literal("verified"),
+    file: z.string(),
+    bytes: z.number(),
+    check: z.enum(["sha256", "git-sha1", "size"]),
+  }),
+  z.object({ type: z.literal("validate"), dir: z.string() }),
+  z.object({ type: z.literal("convert"), phase: z.string(), done: z.number(), total: z.number() }),
+  z.object({ type: z.literal("done"), name: z.string(), dir: z.string() }),
+  /** The job ended: the installed model. */
+  z.object({ type: z.literal("finished"), model: ModelInfo }),
+  /** The job ended without a model (code CANCELLED after models.pause or models.cancel). */
+  z.object({ type: z.literal("failed"), error: ErrorInfo }),
+]);
+
+// ---------------------------------------------------------------------------------------------------
+// Documents
+
+export const FolderState = z.enum(["pending", "scanning", "indexing", "ready", "missing", "error"]);
+
+export const FolderStatus = z.object({
+  id: z.number().int(),
+  path: z.string(),
+  addedAt: Timestamp,
+  state: FolderState,
+  message: z.string().nullable(),
+  filesTotal: z.number().int(),
+  filesDone: z.number().int(),
+  indexed: z.number().int(),
+  skipped: z.number().int(),
+  errors: z.number().int(),
+  chunks: z.number().int(),
+  bytes: z.number(),
+  problems: z.array(
+    z.object({ path: z.string(), status: z.enum(["indexed", "skipped", "error"]), reason: z.string() }),
+  ),
+});
+
+export const IndexProgress = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("folder"),
+    folderId: z.number().int(),
+    path: z.string(),
+    state: FolderState,
+    message: z.string().optional(),
+  }),
+  z.object({
+    type: z.literal("progress"),
+    folderId: z.number().int(),
+    path: z.string(),
+    done: z.number().int(),
+    total: z.number().int(),
+  }),
+  z.object({ type: z.literal("watching"), folderId: z.number().int(), path: z.string() }),
+  z.object({
+    type: z.literal("file"),
+    folderId: z.number().int(),
+    path: z.string(),
+    outcome: z.enum(["indexed", "unchanged", "skipped", "error", "removed"]),
+    reason: z.string().optional(),
+    chunks: z.number().int().optional(),
+  }),
+  z.object({ type: z.literal("idle") }),
+]);
+
+const SearchFilters = {
+  folders: z.array(FsPath).max(50).optional(),
+  kinds: z.array(DocumentKind).max(6).optional(),
+  modifiedAfter: Timestamp.optional(),
+  modifiedBefore: Timestamp.optional(),
+};
+
+export const SearchHit = z.object({
+  chunkId: z.number().int(),
+  path: z.string(),
+  kind: DocumentKind.nullable(),
+  location: z.string(),
+  page: z.number().int().nullable(),
+  lines: z.tuple([z.number().int(), z.number().int()]).nullable(),
+  score: z.number(),
+  snippet: z.string(),
+  highlights: z.array(z.tuple([z.number().int(), z.number().int()])),
+  text: z.string(),
+  modifiedMs: z.number(),
+});
+
+export const SearchResult = z.object({
+  query: z.string(),
+  partial: z.boolean(),
+  match: z.string(),
+  hits: z.array(SearchHit),
+  tookMs: z.number(),
+});
+
+export const GroundingSource = z.object({ path: z.string(), location: z.string(), text: z.string() });
+
+export const GroundedAnswer = z.object({
+  answer: z.string(),
+  citations: z.array(z.object({ n: z.number().int(), source: GroundingSource })),
+  invalidCitations: z.array(z.number().int()),
+  notFound: z.boolean(),
+  sourcesUsed: z.number().int(),
+});
+
+export const SummaryResult = z.object({
+  style: SummaryStyle,
+  summary: z.string(),
+  parts: z.array(
+    z.object({
+      location: z.string(),
+      chunks: z.tuple([z.number().int(), z.number().int()]),
+      summary: z.string(),
+    }),
+  ),
+  levels: z.number().int(),
+  calls: z.number().int(),
+});
+
+/** A started job (pull, import, summary, answer): follow it by its id in the events. */
+export const JobStarted = z.object({ jobId: Id });
+
+// ---------------------------------------------------------------------------------------------------
+// Settings and status
+
+export const Settings = z.object({
+  provider: ProviderChoice,
+  /** null: onnxruntime's default. */
+  threads: z.number().int().min(1).max(256).nullable(),
+  /** For new conversations. */
+  sampling: Sampling,
+  systemPrompt: z.string(),
+  summaryStyle: SummaryStyle,
+  theme: z.enum(["system", "light", "dark"]),
+  /** Follow changes in indexed folders while the app runs. */
+  watchFolders: z.boolean(),
+});
+
+export const SettingsPatch = z.strictObject({
+  provider: ProviderChoice.optional(),
+  threads: z.number().int().min(1).max(256).nullable().optional(),
+  sampling: SamplingPatch.optional(),
+  systemPrompt: SystemPrompt.optional(),
+  summaryStyle: SummaryStyle.optional(),
+  theme: z.enum(["system", "light", "dark"]).optional(),
+  watchFolders: z.boolean().optional(),
+});
+
+export const Status = z.object({
+  contractVersion: z.number().int(),
+  model: ModelStatus,
+  generation: z.object({ running: z.boolean(), waiting: z.number().int() }),
+  documents: z.object({ folders: z.number().int(), indexing: z.boolean() }),
+  /** The profile folder (ELMWOOD_HOME or the app-data folder). */
+  home: z.string(),
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Stateless completions (for the OpenAI-compatible API: nothing is saved)
+
+export const CompletionInput = z.strictObject({
+  /** Default: the loaded model, else the default model. */
+  model: ModelName.optional(),
+  messages: z
+    .array(z.strictObject({ role: Role, content: z.string().max(32_000) }))
+    .min(1)
+    .max(256),
+  sampling: SamplingPatch.optional(),
+  stop: z.array(z.string().min(1).max(64)).max(4).optional(),
+});
+
+export const Usage = z.object({
+  promptTokens: z.number().int(),
+  completionTokens: z.number().int(),
+  reusedTokens: z.number().int(),
+});
+
+// ---------------------------------------------------------------------------------------------------
+// The calls
+
+const call = <I extends z.ZodType, O extends z.ZodType>(input: I, output: O) => ({ input, output });
+
+export const calls = {
+  // Chat. Replies stream as chat.token and end with chat.done (saved) or chat.error.
+  "chat.send": call(
+    z.strictObject({
+      /** Omit to start a new conversation. */
+      conversationId: Id.optional(),
+      content: MessageText,
+      /** Reply under this message; default the active leaf. */
+      parentId: Id.optional(),
+      /** For a new conversation. */
+      settings: ConversationSettingsPatch.optional(),
+    }),
+    ChatStarted,
+  ),
+  "chat.stop": call(
+    z
+      .strictObject({ requestId: Id.optional(), conversationId: Id.optional() })
+      .refine((v) => v.requestId !== undefined || v.conversationId !== undefined, {
+        message: "give requestId or conversationId",
+        path: ["requestId"],
+      }),
+    z.object({ stopped: z.boolean() }),
+  ),
+  /** A new reply beside an assistant message; the old one stays as a sibling. */
+  "chat.regenerate": call(z.strictObject({ conversationId: Id, messageId: Id }), ChatStarted),
+  /** A new version of a user message (a sibling, the old branch kept) and a reply to it. */
+  "chat.edit": call(z.strictObject({ conversationId: Id, messageId: Id, content: MessageText }), ChatStarted),
+  /** Show the branch through this message (its latest descendants). */
+  "chat.switchBranch": call(z.strictObject({ conversationId: Id, messageId: Id }), Conversation),
+
+  "conversations.create": call(
+    z.strictObject({ title: Title.optional(), settings: ConversationSettingsPatch.optional() }),
+    Conversation,
+  ),
+  "conversations.list": call(
+    z.strictObject({ limit: Limit(500, 100), offset: Offset }),
+    z.object({ conversations: z.array(ConversationSummary), total: z.number().int() }),
+  ),
+  "conversations.get": call(z.strictObject({ id: Id }), Conversation),
+  "conversations.rename": call(z.strictObject({ id: Id, title: Title }), ConversationSummary),
+  "conversations.delete": call(z.strictObject({ id: Id }), z.object({ deleted: z.boolean() })),
+  "conversations.search": call(
+    z.strictObject({ query: z.string().trim().min(1).max(500), limit: Limit(100, 20) }),
+    z.object({ hits: z.array(ConversationHit) }),
+  ),
+  "conversations.updateSettings": call(ConversationSettingsPatch.extend({ id: Id }), ConversationSettings),
+
+  "completions.create": call(CompletionInput, z.object({ requestId: Id, model: z.string() })),
+  "completions.cancel": call(z.strictObject({ requestId: Id }), z.object({ cancelled: z.boolean() })),
+
+  // Models. pull and import return a job id and report models.progress.
+  "models.catalog": call(Empty, z.object({ entries: z.array(CatalogItem), recommended: z.string() })),
+  "models.list": call(
+    Empty,
+    z.object({
+      models: z.array(ModelInfo),
+      broken: z.array(z.object({ name: z.string(), problem: z.string() })),
+      downloads: z.array(DownloadInfo),
+      defaultModel: z.string().nullable(),
+    }),
+  ),
+  "models.pull": call(
+    z.strictObject({
+      /** "apple/OpenELM-270M-Instruct" or a catalog slug such as "openelm-270m-instruct". */
+      repo: z.string().min(1).max(200),
+      precision: Precision.optional(),
+      name: ModelName.optional(),
+      removeSource: z.boolean().optional(),
+      force: z.boolean().optional(),
+    }),
+    JobStarted,
+  ),
+  /** Stops a pull, keeping what was downloaded; pulling again resumes. */
+  "models.pause": call(
+    z.strictObject({ repo: z.string().min(1).max(200) }),
+    z.object({ paused: z.boolean() }),
+  ),
+  /** Stops a pull and deletes what it downloaded. */
+  "models.cancel": call(z.strictObject({ repo: z.string().min(1).max(200) }), Empty),
+  "models.import": call(
+    z.strictObject({
+      path: FsPath,
+      name: ModelName.optional(),
+      precision: Precision.optional(),
+      force: z.boolean().optional(),
+    }),
+    JobStarted,
+  ),
+  "models.remove": call(
+    z.strictObject({ name: ModelName, keepSource: z.boolean().optional() }),
+    z.object({ name: z.string(), removedSourceBytes: z.number().nullable() }),
+  ),
+  "models.setDefault": call(z.strictObject({ name: ModelName }), z.object({ defaultModel: z.string() })),
+  /** Loads a model now (default: the default model) with a provider and thread count, remembered in settings. */
+  "models.load": call(
+    z.strictObject({
+      name: ModelName.optional(),
+      provider: ProviderChoice.optional(),
+      threads: z.number().int().min(1).max(256).nullable().optional(),
+    }),
+    ModelStatus,
+  ),
+  "models.unload": call(Empty, ModelStatus),
+
+  "status.get": call(Empty, Status),
+  "settings.get": call(Empty, Settings),
+  "settings.update": call(SettingsPatch, Settings),
+
+  // Documents. Indexing reports documents.progress; summaries summary.progress; answers answer.progress.
+  "documents.addFolder": call(z.strictObject({ path: FsPath }), FolderStatus),
+  "documents.removeFolder": call(z.strictObject({ path: FsPath }), z.object({ removed: z.boolean() })),
+  "documents.status": call(Empty, z.object({ folders: z.array(FolderStatus), indexing: z.boolean() })),
+  "documents.search": call(
+    z.strictObject({
+      query: z.string().max(1000),
+      limit: Limit(100, 10),
+      offset: z.number().int().min(0).max(10_000).default(0),
+      asYouType: z.boolean().optional(),
+      ...SearchFilters,
+    }),
+    SearchResult,
+  ),
+  /** Searches, then answers from the top results only, citing them. */
+  "documents.ask": call(
+    z.strictObject({
+      question: z.string().trim().min(1).max(2000),
+      /** The search to ground on; default the question. */
+      query: z.string().trim().min(1).max(1000).optional(),
+      limit: Limit(20, 8),
+      ...SearchFilters,
+    }),
+    JobStarted,
+  ),
+  /** A file by path, or text (a document dropped into the browser, which has no path). */
+  "documents.summarize": call(
+    z
+      .strictObject({
+        path: FsPath.optional(),
+        text: z.string().min(1).max(5_000_000).optional(),
+        /** The name shown for `text`. */
+        name: z.string().max(300).optional(),
+        style: SummaryStyle.optional(),
+      })
+      .refine((v) => (v.path === undefined) !== (v.text === undefined), {
+        message: "give exactly one of path or text",
+        path: ["path"],
+      }),
+    JobStarted,
+  ),
+  "documents.cancel": call(z.strictObject({ jobId: Id }), z.object({ cancelled: z.boolean() })),
+} as const;
+
+// ---------------------------------------------------------------------------------------------------
+// The events
+
+export const events = {
+  "chat.token": z.object({
+    requestId: Id,
+    conversationId: Id,
+    messageId: Id,
+    /** Text made visible by this token (possibly ""). */
+    delta: z.string(),
+    /** Tokens generated so far. */
+    tokens: z.number().int(),
+  }),
+  /** The reply is saved (also after chat.stop: finishReason "cancelled", the text so far kept). */
+  "chat.done": z.object({ requestId: Id, conversationId: Id, message: Message }),
+  /** Nothing was saved for this reply. */
+  "chat.error": z.object({
+    requestId: Id,
+    conversationId: Id,
+    messageId: Id.nullable(),
+    error: ErrorInfo,
+  }),
+  "completion.token": z.object({ requestId: Id, delta: z.string() }),
+  "completion.done": z.object({
+    requestId: Id,
+    text: z.string(),
+    finishReason: FinishReason,
+    usage: Usage,
+  }),
+  "completion.error": z.object({ requestId: Id, error: ErrorInfo }),
+  "models.progress": z.object({
+    jobId: Id,
+    kind: z.enum(["pull", "import"]),
+    /** The repository or folder being pulled or imported. */
+    target: z.string(),
+    progress: LibraryProgress,
+  }),
+  "documents.progress": IndexProgress,
+  "summary.progress": z.object({
+    jobId: Id,
+    /** The file's path, or the name given with text. */
+    source: z.string(),
+    event: z.discriminatedUnion("type", [
+      z.object({
+        type: z.literal("progress"),
+        stage: z.enum(["map", "reduce", "final"]),
+        level: z.number().int(),
+        part: z.number().int(),
+        of: z.number().int(),
+      }),
+      z.object({ type: z.literal("text"), delta: z.string() }),
+      z.object({ type: z.literal("done"), result: SummaryResult }),
+      z.object({ type: z.literal("error"), error: ErrorInfo }),
+    ]),
+  }),
+  "answer.progress": z.object({
+    jobId: Id,
+    question: z.string(),
+    event: z.discriminatedUnion("type", [
+      /** The search results the answer will be grounded on. */
+      z.object({ type: z.literal("sources"), hits: z.array(SearchHit) }),
+      z.object({ type: z.literal("text"), delta: z.string() }),
+      z.object({ type: z.literal("done"), answer: GroundedAnswer }),
+      z.object({ type: z.literal("error"), error: ErrorInfo }),
+    ]),
+  }),
+  "status.changed": Status,
+} as const;
+
+// ---------------------------------------------------------------------------------------------------
+// Types
+
+export type Calls = typeof calls;
+export type Events = typeof events;
+export type CallName = keyof Calls;
+export type EventName = keyof Events;
+
+/** What a caller sends (fields with defaults may be left out). */
+export type CallInput<N extends CallName> = z.input<Calls[N]["input"]>;
+/** The input after validation, defaults filled in: what the service receives. */
+export type ValidInput<N extends CallName> = z.output<Calls[N]["input"]>;
+export type CallOutput<N extends CallName> = z.output<Calls[N]["output"]>;
+export type EventPayload<E extends EventName> = z.output<Events[E]>;
+
+export const CALL_NAMES = Object.keys(calls) as CallName[];
+export const EVENT_NAMES = Object.keys(events) as EventName[];
+
+export function isCallName(name: unknown): name is CallName {
+  return typeof name === "string" && Object.hasOwn(calls, name);
+}
+
+export function isEventName(name: unknown): name is EventName {
+  return typeof name === "string" && Object.hasOwn(events, name);
+}
+
+/** The API every front door exposes: window.elmwood in the app, the HTTP client in browser mode. */
+export interface ElmwoodApi {
+  call<N extends CallName>(name: N, input: CallInput<N>): Promise<CallOutput<N>>;
+  /** Returns a function that stops listening. */
+  on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void;
+}
+
+/** Electron IPC channel names, derived here so main and preload never spell them separately. */
+export const IPC_EVENT_CHANNEL = "elmwood:event";
+export function ipcCallChannel(name: CallName): string {
+  return `elmwood:call:${name}`;
+}
+
+/**
+ * A failed call as it crosses IPC or HTTP: `{ ok: false, error }`. Electron's ipcRenderer.invoke
+ * keeps only an Error's message, so the main process answers with this envelope instead of throwing.
+ */
+export type CallResult<N extends CallName> =
+  | { ok: true; value: CallOutput<N> }
+  | { ok: false; error: ErrorInfo };
+
+// Each schema above has a type of the same name: `Message` is both the schema and the type.
+export type ErrorInfo = z.output<typeof ErrorInfo>;
+export type ProviderChoice = z.output<typeof ProviderChoice>;
+export type Precision = z.output<typeof Precision>;
+export type FinishReason = z.output<typeof FinishReason>;
+export type Role = z.output<typeof Role>;
+export type SummaryStyle = z.output<typeof SummaryStyle>;
+export type Sampling = z.output<typeof Sampling>;
+export type MessageStats = z.output<typeof MessageStats>;
+export type Message = z.output<typeof Message>;
+export type ConversationSettings = z.output<typeof ConversationSettings>;
+export type ConversationSettingsPatch = z.output<typeof ConversationSettingsPatch>;
+export type ConversationSummary = z.output<typeof ConversationSummary>;
+export type Conversation = z.output<typeof Conversation>;
+export type ChatStarted = z.output<typeof ChatStarted>;
+export type ConversationHit = z.output<typeof ConversationHit>;
+export type ModelInfo = z.output<typeof ModelInfo>;
+export type CatalogItem = z.output<typeof CatalogItem>;
+export type DownloadInfo = z.output<typeof DownloadInfo>;
+export type ModelState = z.output<typeof ModelState>;
+export type ModelStatus = z.output<typeof ModelStatus>;
+export type LibraryProgress = z.output<typeof LibraryProgress>;
+export type FolderStatus = z.output<typeof FolderStatus>;
+export type IndexProgress = z.output<typeof IndexProgress>;
+export type SearchHit = z.output<typeof SearchHit>;
+export type SearchResult = z.output<typeof SearchResult>;
+export type GroundedAnswer = z.output<typeof GroundedAnswer>;
+export type SummaryResult = z.output<typeof SummaryResult>;
+export type Settings = z.output<typeof Settings>;
+export type SettingsPatch = z.output<typeof SettingsPatch>;
+export type Status = z.output<typeof Status>;
+export type CompletionInput = z.output<typeof CompletionInput>;
+export type Usage = z.output<typeof Usage>;
