@@ -8,36 +8,29 @@
  * valid length, because attention reads positions up to seqlens_k only.
  */
 import * as ort from "onnxruntime-node";
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { ElmwoodError, throwIfAborted } from "../errors.ts";
 import type { OpenElmConfig } from "../openelm/config.ts";
 import { type LoadedManifest, MODEL_FILE, readManifest } from "../openelm/manifest.ts";
 import { KvCache } from "./kv-cache.ts";
-import { describeVulkan, probeVulkan } from "./vulkan-probe.ts";
-import {
-  defaultThreads,
-  explainProviderFailure,
-  gpuCandidates,
-  PROVIDER_LABELS,
-  type ProviderChoice,
-  type ProviderName,
-  platformHas,
-} from "./providers.ts";
+import { type ActiveProvider, startSession } from "./provider-choice.ts";
+import { defaultThreads, type ProviderChoice } from "./providers.ts";
+import type { AdapterKind } from "./vulkan-probe.ts";
+
+export type { ActiveProvider } from "./provider-choice.ts";
 
 export interface LoadOptions {
   provider?: ProviderChoice;
   threads?: number;
   /** Longest prompt piece run at once; bounds attention's working memory and keeps abort prompt. */
   prefillChunk?: number;
-}
-
-export interface ActiveProvider {
-  name: ProviderName;
-  label: string;
-  /** Why this provider: chosen explicitly, or what `auto` tried first and why it moved on. */
-  reason: string;
+  /**
+   * What kind of GPU adapter WebGPU would use, when known better than the probe (tests use "unknown"
+   * to exercise the measured choice that Windows and macOS get).
+   */
+  adapterKind?: AdapterKind;
+  /** Where `auto` remembers measured choices; defaults to the profile's cache folder. */
+  choicesFile?: string;
 }
 
 const DEFAULT_PREFILL_CHUNK = 512;
@@ -80,11 +73,15 @@ export class ModelSession {
     const started = performance.now();
     const model = await readManifest(dir);
     const threads = options.threads ?? defaultThreads();
-    const { session, provider } = await startSession(
-      join(dir, MODEL_FILE),
-      options.provider ?? "auto",
+    const { session, provider } = await startSession({
+      modelPath: join(dir, MODEL_FILE),
+      choice: options.provider ?? "auto",
       threads,
-    );
+      adapterKind: options.adapterKind,
+      choicesFile: options.choicesFile,
+      modelKey: model.manifest.files.map((f) => f.sha256).join(":"),
+      measure: (candidate) => ModelSession.decodeSpeed(dir, model, candidate),
+    });
     return new ModelSession(
       dir,
       model,
@@ -94,6 +91,35 @@ export class ModelSession {
       options.prefillChunk ?? DEFAULT_PREFILL_CHUNK,
       performance.now() - started,
     );
+  }
+
+  /**
+   * Decode tokens per second of a session, after a warm-up (first runs compile shaders and pack
+   * weights): the measure `auto` compares providers by when it cannot tell what an adapter is.
+   */
+  static async decodeSpeed(
+    dir: string,
+    model: LoadedManifest,
+    session: ort.InferenceSession,
+  ): Promise<number> {
+    const probe = new ModelSession(
+      dir,
+      model,
+      session,
+      new KvCache(model.config),
+      { name: "cpu", label: "", reason: "" },
+      64,
+      0,
+    );
+    const tokens = [model.config.bosTokenId, ...Array.from({ length: 15 }, (_, i) => 1000 + i)];
+    await probe.logitsFor(tokens);
+    for (let i = 0; i < 2; i++)
+      await probe.logitsFor([...tokens, ...Array.from({ length: i + 1 }, () => 500)]);
+    const steps = 6;
+    const started = performance.now();
+    for (let i = 0; i < steps; i++)
+      await probe.logitsFor([...tokens, ...Array.from({ length: i + 3 }, () => 500)]);
+    return (steps / (performance.now() - started)) * 1000;
   }
 
   /** Forget the cache (the next call recomputes everything). */
@@ -195,102 +221,4 @@ export class ModelSession {
   async close(): Promise<void> {
     await this.session.release();
   }
-}
-
-/**
- * onnxruntime-node ships without its CUDA provider library (the install script that fetches it is
- * skipped); trying CUDA without it only produces an error, so auto mode looks for the file first.
- */
-function cudaLibrariesInstalled(): boolean {
-  const packageDir = dirname(createRequire(import.meta.url).resolve("onnxruntime-node/package.json"));
-  const library =
-    process.platform === "win32" ? "onnxruntime_providers_cuda.dll" : "libonnxruntime_providers_cuda.so";
-  return existsSync(join(packageDir, "bin", "napi-v6", process.platform, process.arch, library));
-}
-
-function sessionOptions(provider: ProviderName, threads: number): ort.InferenceSession.SessionOptions {
-  return {
-    executionProviders: [provider],
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: "all",
-    executionMode: "sequential",
-    // Failures are reported by us in words; onnxruntime's own error lines would only be noise.
-    logSeverityLevel: 4,
-  };
-}
-
-/** Why a provider cannot be used here, before trying it; undefined when it is worth a try. */
-function unavailable(provider: ProviderName, auto: boolean): string | undefined {
-  if (!platformHas(provider)) return `${PROVIDER_LABELS[provider]} is not available on ${process.platform}`;
-  if (provider === "cuda" && !cudaLibrariesInstalled()) {
-    return "the CUDA provider libraries are not installed (see the README: GPU on Linux with NVIDIA)";
-  }
-  if (provider === "webgpu") {
-    const vulkan = probeVulkan();
-    if (vulkan.kind === "none") return `no WebGPU adapter: ${describeVulkan(vulkan)}`;
-    if (auto && vulkan.kind === "software") return `${describeVulkan(vulkan)}, which is slower than the CPU`;
-  }
-  return undefined;
-}
-
-/** Starts the session on the chosen provider, or on the first that starts when the choice is auto. */
-async function startSession(
-  modelPath: string,
-  choice: ProviderChoice,
-  threads: number,
-): Promise<{ session: ort.InferenceSession; provider: ActiveProvider }> {
-  if (choice !== "auto") {
-    const missing = unavailable(choice, false);
-    if (missing)
-      throw new ElmwoodError(
-        "PROVIDER",
-        `Cannot start ${PROVIDER_LABELS[choice]}: ${missing}.`,
-        "Use --provider auto or cpu.",
-      );
-    try {
-      const session = await ort.InferenceSession.create(modelPath, sessionOptions(choice, threads));
-      const vulkan = choice === "webgpu" ? probeVulkan() : undefined;
-      const reason =
-        vulkan?.kind === "software" ? `chosen explicitly (${describeVulkan(vulkan)})` : "chosen explicitly";
-      return { session, provider: { name: choice, label: PROVIDER_LABELS[choice], reason } };
-    } catch (error) {
-      throw new ElmwoodError(
-        "PROVIDER",
-        `Cannot start ${PROVIDER_LABELS[choice]}: ${explainProviderFailure(choice, error)}.`,
-        "Use --provider auto or cpu.",
-        { cause: error },
-      );
-    }
-  }
-  const skipped: string[] = [];
-  for (const candidate of gpuCandidates()) {
-    const missing = unavailable(candidate, true);
-    if (missing) {
-      skipped.push(`${PROVIDER_LABELS[candidate]}: ${missing}`);
-      continue;
-    }
-    try {
-      const session = await ort.InferenceSession.create(modelPath, sessionOptions(candidate, threads));
-      return {
-        session,
-        provider: {
-          name: candidate,
-          label: PROVIDER_LABELS[candidate],
-          reason: "the first GPU provider that started",
-        },
-      };
-    } catch (error) {
-      skipped.push(explainProviderFailure(candidate, error));
-    }
-  }
-  const session = await ort.InferenceSession.create(modelPath, sessionOptions("cpu", threads));
-  return {
-    session,
-    provider: {
-      name: "cpu",
-      label: "CPU",
-      reason: skipped.length ? `no GPU provider to use (${skipped.join("; ")})` : "default",
-    },
-  };
 }

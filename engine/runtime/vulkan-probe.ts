@@ -29,8 +29,8 @@ const LIBRARY_DIRS = [
 
 const MANIFEST_DIRS = ["/usr/local/share/vulkan/icd.d", "/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d"];
 
-function loaderInstalled(env: NodeJS.ProcessEnv): boolean {
-  const dirs = [...(env.LD_LIBRARY_PATH ?? "").split(":").filter(Boolean), ...LIBRARY_DIRS];
+function loaderInstalled(env: NodeJS.ProcessEnv, libraryDirs: readonly string[]): boolean {
+  const dirs = [...(env.LD_LIBRARY_PATH ?? "").split(":").filter(Boolean), ...libraryDirs];
   return dirs.some((dir) => existsSync(join(dir, "libvulkan.so.1")));
 }
 
@@ -84,13 +84,22 @@ function gpuDevicePresent(): boolean {
   return existsSync("/dev/nvidia0") || existsSync("/dev/dxg");
 }
 
+/** The parts of the machine the probe looks at, replaceable in tests. */
+export interface VulkanSystem {
+  hasGpuDevice: () => boolean;
+  libraryDirs: readonly string[];
+}
+
+const THIS_MACHINE: VulkanSystem = { hasGpuDevice: gpuDevicePresent, libraryDirs: LIBRARY_DIRS };
+
 export function probeVulkan(
   env: NodeJS.ProcessEnv = process.env,
   platform = process.platform,
-  hasGpuDevice: () => boolean = gpuDevicePresent,
+  system: Partial<VulkanSystem> = {},
 ): VulkanSetup {
   if (platform !== "linux") return { loader: true, drivers: [], kind: "unknown" };
-  const loader = loaderInstalled(env);
+  const { hasGpuDevice, libraryDirs } = { ...THIS_MACHINE, ...system };
+  const loader = loaderInstalled(env, libraryDirs);
   const drivers = manifestFiles(env)
     .map(driverOf)
     .filter((d): d is NonNullable<typeof d> => d !== undefined);
