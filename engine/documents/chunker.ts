@@ -80,7 +80,10 @@ function splitUnits(section: Section, countTokens: CountTokens, maxTokens: numbe
       at = end;
     }
   } else {
-    for (const s of sentences.segment(text)) pieces.push([s.index, s.index + s.segment.length]);
+    for (const [from, to] of windows(text)) {
+      for (const s of sentences.segment(text.slice(from, to)))
+        pieces.push([from + s.index, from + s.index + s.segment.length]);
+    }
   }
   for (const [start, end] of pieces) {
     const slice = text.slice(start, end);
@@ -135,6 +138,32 @@ function splitChars(
     out.push({ start: at, end: at + length, tokens });
     at += length;
   }
+}
+
+/** Longest stretch handed to Intl.Segmenter at once (see windows()). */
+const WINDOW_CHARS = 4096;
+
+/**
+ * Cuts text into stretches of at most WINDOW_CHARS, at a line break or else a space where possible.
+ * V8 gives every segment object its own copy of the whole input, so segmenting a 1 MB string at once
+ * allocates gigabytes; segmenting windows keeps that bounded. A sentence cut by a window edge becomes
+ * two units, which the packing joins again unless a chunk ends there.
+ */
+function windows(text: string): [number, number][] {
+  const out: [number, number][] = [];
+  let at = 0;
+  while (at < text.length) {
+    let end = Math.min(text.length, at + WINDOW_CHARS);
+    if (end < text.length) {
+      const newline = text.lastIndexOf("\n", end - 1);
+      const space = text.lastIndexOf(" ", end - 1);
+      if (newline > at + WINDOW_CHARS / 4) end = newline + 1;
+      else if (space > at + WINDOW_CHARS / 4) end = space + 1;
+    }
+    out.push([at, end]);
+    at = end;
+  }
+  return out;
 }
 
 function newlineOffsets(text: string): number[] {

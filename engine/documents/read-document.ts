@@ -51,3 +51,17 @@ export async function readDocument(
   }
   return document;
 }
+
+/**
+ * Text that arrives without a file (a document dropped into the browser): read as the format its name
+ * says (HTML, Markdown, code), plain text otherwise.
+ */
+export async function documentFromText(text: string, name = ""): Promise<ExtractedDocument> {
+  const named = kindFromName(name);
+  const kind = named === "pdf" || named === "docx" || named === undefined ? "text" : named;
+  const document = await extractDocument(new TextEncoder().encode(text), kind);
+  if (!document.sections.some((s) => s.text.trim())) {
+    throw new ElmwoodError("BAD_INPUT", "The document has no text to work with.");
+  }
+  return document;
+}

@@ -83,4 +83,14 @@ describe("chunker", () => {
         .replace(/\s/g, ""),
     ).toBe(long.replace(/\s/g, ""));
   });
+
+  it("cuts megabytes of text in bounded memory and time", () => {
+    // Intl.Segmenter copies its whole input into every segment; the chunker must feed it windows.
+    const text = "Short sentence here. ".repeat(100_000);
+    const words = (t: string) => t.split(/\s+/).filter(Boolean).length;
+    const started = performance.now();
+    const chunks = chunkSections([{ text, location: { label: "" } }], { countTokens: words, maxTokens: 300 });
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(chunks.map((c) => c.text).join(" ")).toBe(text.trim());
+  });
 });
