@@ -31,6 +31,7 @@ describe("indexer", () => {
     await writeFile(join(docs, "locked.pdf"), buildPdf([["secret"]], { encrypt: true }));
     await writeFile(join(docs, "broken.pdf"), "%PDF-1.4\nthis is not really a pdf");
     await writeFile(join(docs, "huge.txt"), "x".repeat(3000));
+    await writeFile(join(docs, "scan.pdf"), buildPdf([[]]));
     await symlink(docs, join(docs, "loop"));
     await symlink(join(docs, "nowhere.txt"), join(docs, "dangling.txt"));
     const { db, indexer } = openTestIndex(dir, { prepare: { maxFileBytes: 2000 } });
@@ -48,6 +49,7 @@ describe("indexer", () => {
       "locked.pdf": ["error", "This PDF is password-protected."],
       "broken.pdf": ["error", expect.stringMatching(/^This PDF is damaged/)],
       "huge.txt": ["skipped", "too large to index (2.9 KB; the limit is 2.0 KB)"],
+      "scan.pdf": ["skipped", "no text found (a scanned PDF holds only images)"],
       loop: ["skipped", "symbolic link loop (points to a folder that contains it)"],
       "dangling.txt": ["error", "broken symbolic link"],
     });
