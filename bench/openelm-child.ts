@@ -3,6 +3,7 @@
  * load, a cold 256-token prefill, 128 decoded tokens, then a follow-up turn on the prefix cache.
  * Prints one JSON line.
  */
+import { isElmwoodError } from "../engine/errors.ts";
 import { generate } from "../engine/runtime/generator.ts";
 import { ModelSession } from "../engine/runtime/model-session.ts";
 import { parseProviderChoice } from "../engine/runtime/providers.ts";
@@ -15,7 +16,13 @@ const tokenizer = llamaTokenizer();
 const prompt = [1, ...Array.from({ length: 255 }, (_, i) => 300 + ((i * 7919) % 29000))];
 
 const loadStart = performance.now();
-const session = await ModelSession.load(dir, { provider: parseProviderChoice(providerArg), threads });
+const session = await ModelSession.load(dir, { provider: parseProviderChoice(providerArg), threads }).catch(
+  (error) => {
+    // One line for the parent's report: why this provider was not measured.
+    process.stderr.write(`${isElmwoodError(error) ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
 const loadMs = performance.now() - loadStart;
 
 // Warm the kernels once (first runs allocate and pack), then measure from a cold cache.

@@ -8,11 +8,17 @@ import { existsSync } from "node:fs";
 import { mkdir, stat } from "node:fs/promises";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import { convertCheckpoint } from "../engine/openelm/convert.ts";
 import { DATA_FILE } from "../engine/openelm/manifest.ts";
 import type { Precision } from "../engine/openelm/graph.ts";
-import { defaultThreads, parseProviderChoice } from "../engine/runtime/providers.ts";
+import {
+  defaultThreads,
+  gpuCandidates,
+  type ProviderChoice,
+  parseProviderChoice,
+} from "../engine/runtime/providers.ts";
 import { OPENELM_270M_SHAPE, writeRandomCheckpoint } from "../test/support/random-checkpoint.ts";
 import { measureReadBandwidth } from "./memory-bandwidth.ts";
 
@@ -24,104 +30,121 @@ const TARGETS = {
   loadMs: 1500,
 };
 
-const { values } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
-    provider: { type: "string", default: "cpu" },
-    precision: { type: "string", default: "fp32,int8,int4" },
-    threads: { type: "string" },
-    cache: { type: "string", default: ".cache/bench" },
-  },
-});
-const provider = parseProviderChoice(values.provider);
-const threads = values.threads ? Number(values.threads) : defaultThreads();
-const precisions = (values.precision ?? "").split(",") as Precision[];
-const cache = resolve(values.cache ?? ".cache/bench");
-const log = (line: string) => process.stderr.write(`${line}\n`);
-
-const checkpoint = join(cache, "openelm-270m-shape");
-if (!existsSync(join(checkpoint, "config.json"))) {
-  log("writing a random OpenELM-270M-shaped checkpoint (once)...");
-  await mkdir(cache, { recursive: true });
-  await writeRandomCheckpoint(checkpoint, { ...OPENELM_270M_SHAPE, seed: 270 });
-}
-
-log(`measuring memory bandwidth on ${threads} threads...`);
-const bandwidth = await measureReadBandwidth(threads);
-
-const run = promisify(execFile);
-const rows: Record<string, unknown>[] = [];
-for (const precision of precisions) {
-  const model = join(cache, `model-${precision}-v2`);
-  if (!existsSync(join(model, "manifest.json"))) {
-    log(`converting to ${precision}...`);
-    await convertCheckpoint(checkpoint, model, { precision });
-  }
-  log(`running ${precision} on ${provider}...`);
-  const { stdout } = await run(
-    process.execPath,
-    ["bin/run-ts.js", "bench/openelm-child.ts", model, provider, String(threads)],
-    {
-      maxBuffer: 1 << 20,
+export async function runBenchmark(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      provider: { type: "string", default: "cpu" },
+      precision: { type: "string", default: "fp32,int8,int4" },
+      threads: { type: "string" },
+      cache: { type: "string", default: ".cache/bench" },
     },
-  );
-  const result = JSON.parse(stdout.trim().split("\n").at(-1) as string);
-  const weightBytes = (await stat(join(model, DATA_FILE))).size;
-  const limit = bandwidth / weightBytes; // tokens/s if every token only had to read the weights once
-  rows.push({
-    precision,
-    ...result,
-    weightBytesPerToken: weightBytes,
-    decodeLimitTokensPerSecond: limit,
-    decodeFractionOfLimit: result.decodeTokensPerSecond / limit,
-    followUpRatio: result.followUpFirstTokenMs / result.firstTokenMs,
   });
+  // "all": the CPU and every GPU provider this platform has; those that cannot start are reported.
+  const providers: ProviderChoice[] =
+    values.provider === "all" ? ["cpu", ...gpuCandidates()] : [parseProviderChoice(values.provider)];
+  const threads = values.threads ? Number(values.threads) : defaultThreads();
+  const precisions = (values.precision ?? "").split(",") as Precision[];
+  const cache = resolve(values.cache ?? ".cache/bench");
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+
+  const checkpoint = join(cache, "openelm-270m-shape");
+  if (!existsSync(join(checkpoint, "config.json"))) {
+    log("writing a random OpenELM-270M-shaped checkpoint (once)...");
+    await mkdir(cache, { recursive: true });
+    await writeRandomCheckpoint(checkpoint, { ...OPENELM_270M_SHAPE, seed: 270 });
+  }
+
+  log(`measuring memory bandwidth on ${threads} threads...`);
+  const bandwidth = await measureReadBandwidth(threads);
+
+  const run = promisify(execFile);
+  const rows: Record<string, unknown>[] = [];
+  const skipped: { provider: string; reason: string }[] = [];
+  for (const precision of precisions) {
+    const model = join(cache, `model-${precision}-v2`);
+    if (!existsSync(join(model, "manifest.json"))) {
+      log(`converting to ${precision}...`);
+      await convertCheckpoint(checkpoint, model, { precision });
+    }
+    const weightBytes = (await stat(join(model, DATA_FILE))).size;
+    const limit = bandwidth / weightBytes; // tokens/s if each token only had to read the weights once
+    for (const provider of providers) {
+      log(`running ${precision} on ${provider}...`);
+      let result: Record<string, number | string>;
+      try {
+        const { stdout } = await run(
+          process.execPath,
+          ["bin/run-ts.js", "bench/openelm-child.ts", model, provider, String(threads)],
+          { maxBuffer: 1 << 20 },
+        );
+        result = JSON.parse(stdout.trim().split("\n").at(-1) as string);
+      } catch (error) {
+        const stderr = (error as { stderr?: string }).stderr ?? String(error);
+        const reason = stderr.trim().split("\n").at(-1) ?? "did not start";
+        if (!skipped.some((s) => s.provider === provider)) skipped.push({ provider, reason });
+        log(`  ${provider}: ${reason}`);
+        continue;
+      }
+      rows.push({
+        precision,
+        ...result,
+        weightBytesPerToken: weightBytes,
+        decodeLimitTokensPerSecond: limit,
+        decodeFractionOfLimit: (result.decodeTokensPerSecond as number) / limit,
+        followUpRatio: (result.followUpFirstTokenMs as number) / (result.firstTokenMs as number),
+      });
+    }
+  }
+
+  const fmt = (n: unknown, digits = 1) => (typeof n === "number" ? n.toFixed(digits) : String(n));
+  const header = [
+    "precision",
+    "provider",
+    "load ms",
+    "prefill tok/s",
+    "decode tok/s",
+    "of limit",
+    "TTFT ms",
+    "follow-up TTFT ms",
+    "peak RSS MB",
+  ];
+  const table = rows.map((r) => [
+    r.precision,
+    r.provider,
+    fmt(r.loadMs, 0),
+    fmt(r.prefillTokensPerSecond),
+    fmt(r.decodeTokensPerSecond),
+    `${fmt((r.decodeFractionOfLimit as number) * 100, 0)}%`,
+    fmt(r.firstTokenMs, 0),
+    fmt(r.followUpFirstTokenMs, 0),
+    fmt((r.peakRssBytes as number) / 2 ** 20, 0),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => String(row[i]).length)));
+  const line = (cells: unknown[]) => cells.map((c, i) => String(c).padStart(widths[i])).join("  ");
+  process.stdout.write(
+    `\nOpenELM-270M shape, ${threads} threads, ${cpus()[0]?.model ?? "unknown CPU"}, read bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s\n`,
+  );
+  process.stdout.write(`${line(header)}\n${table.map(line).join("\n")}\n`);
+  for (const { provider, reason } of skipped) process.stdout.write(`${provider}: not measured (${reason})\n`);
+  const int4 = rows.find((r) => r.precision === "int4" && r.provider === "cpu");
+  if (int4) {
+    const checks = {
+      decodeAtLeast60PercentOfLimit: (int4.decodeFractionOfLimit as number) >= TARGETS.decodeFractionOfLimit,
+      prefillAtLeast300: (int4.prefillTokensPerSecond as number) >= TARGETS.prefillTokensPerSecond,
+      followUpUnder10Percent: (int4.followUpRatio as number) < TARGETS.followUpRatio,
+      peakRssAtMost450MB: (int4.peakRssBytes as number) / 2 ** 20 <= TARGETS.peakRssMB,
+      loadUnder1500ms: (int4.loadMs as number) < TARGETS.loadMs,
+    };
+    process.stdout.write(
+      `int4 targets: ${Object.entries(checks)
+        .map(([k, v]) => `${k} ${v ? "yes" : "NO"}`)
+        .join(", ")}\n`,
+    );
+  }
+  process.stdout.write(
+    `${JSON.stringify({ shape: "openelm-270m", threads, skipped, cpu: cpus()[0]?.model, bandwidthBytesPerSecond: bandwidth, targets: TARGETS, results: rows })}\n`,
+  );
 }
 
-const fmt = (n: unknown, digits = 1) => (typeof n === "number" ? n.toFixed(digits) : String(n));
-const header = [
-  "precision",
-  "provider",
-  "load ms",
-  "prefill tok/s",
-  "decode tok/s",
-  "of limit",
-  "TTFT ms",
-  "follow-up TTFT ms",
-  "peak RSS MB",
-];
-const table = rows.map((r) => [
-  r.precision,
-  r.provider,
-  fmt(r.loadMs, 0),
-  fmt(r.prefillTokensPerSecond),
-  fmt(r.decodeTokensPerSecond),
-  `${fmt((r.decodeFractionOfLimit as number) * 100, 0)}%`,
-  fmt(r.firstTokenMs, 0),
-  fmt(r.followUpFirstTokenMs, 0),
-  fmt((r.peakRssBytes as number) / 2 ** 20, 0),
-]);
-const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => String(row[i]).length)));
-const line = (cells: unknown[]) => cells.map((c, i) => String(c).padStart(widths[i])).join("  ");
-process.stdout.write(
-  `\nOpenELM-270M shape, ${threads} threads, ${cpus()[0]?.model ?? "unknown CPU"}, read bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s\n`,
-);
-process.stdout.write(`${line(header)}\n${table.map(line).join("\n")}\n`);
-const int4 = rows.find((r) => r.precision === "int4");
-if (int4) {
-  const checks = {
-    decodeAtLeast60PercentOfLimit: (int4.decodeFractionOfLimit as number) >= TARGETS.decodeFractionOfLimit,
-    prefillAtLeast300: (int4.prefillTokensPerSecond as number) >= TARGETS.prefillTokensPerSecond,
-    followUpUnder10Percent: (int4.followUpRatio as number) < TARGETS.followUpRatio,
-    peakRssAtMost450MB: (int4.peakRssBytes as number) / 2 ** 20 <= TARGETS.peakRssMB,
-    loadUnder1500ms: (int4.loadMs as number) < TARGETS.loadMs,
-  };
-  process.stdout.write(
-    `int4 targets: ${Object.entries(checks)
-      .map(([k, v]) => `${k} ${v ? "yes" : "NO"}`)
-      .join(", ")}\n`,
-  );
-}
-process.stdout.write(
-  `${JSON.stringify({ shape: "openelm-270m", threads, cpu: cpus()[0]?.model, bandwidthBytesPerSecond: bandwidth, targets: TARGETS, results: rows })}\n`,
-);
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) await runBenchmark(process.argv.slice(2));

@@ -1,5 +1,6 @@
 /** Every CLI command, in the order `elmwood --help` lists them. */
 import type { Command } from "../command.ts";
+import { bench } from "./bench.ts";
 import { convert } from "./convert.ts";
 import { index } from "./doc-index.ts";
 import { generate } from "./generate.ts";
@@ -8,4 +9,4 @@ import { models } from "./models.ts";
 import { search } from "./search.ts";
 import { tokenize } from "./tokenize.ts";
 
-export const commands: Command[] = [convert, generate, logits, models, tokenize, index, search];
+export const commands: Command[] = [convert, generate, logits, models, tokenize, index, search, bench];
