@@ -12,6 +12,18 @@
  */
 import { z } from "zod";
 import type { ErrorCode } from "../errors.ts";
+import type { CallName, EventName } from "./names.ts";
+
+export {
+  CALL_NAMES,
+  type CallName,
+  EVENT_NAMES,
+  type EventName,
+  IPC_EVENT_CHANNEL,
+  ipcCallChannel,
+  isCallName,
+  isEventName,
+} from "./names.ts";
 
 export const CONTRACT_VERSION = 1;
 
@@ -590,7 +602,7 @@ export const calls = {
     JobStarted,
   ),
   "documents.cancel": call(z.strictObject({ jobId: Id }), z.object({ cancelled: z.boolean() })),
-} as const;
+} as const satisfies Record<CallName, { input: z.ZodType; output: z.ZodType }>;
 
 // ---------------------------------------------------------------------------------------------------
 // The events
@@ -659,16 +671,13 @@ export const events = {
     ]),
   }),
   "status.changed": Status,
-} as const;
+} as const satisfies Record<EventName, z.ZodType>;
 
 // ---------------------------------------------------------------------------------------------------
 // Types
 
 export type Calls = typeof calls;
 export type Events = typeof events;
-export type CallName = keyof Calls;
-export type EventName = keyof Events;
-
 /** What a caller sends (fields with defaults may be left out). */
 export type CallInput<N extends CallName> = z.input<Calls[N]["input"]>;
 /** The input after validation, defaults filled in: what the service receives. */
@@ -676,28 +685,11 @@ export type ValidInput<N extends CallName> = z.output<Calls[N]["input"]>;
 export type CallOutput<N extends CallName> = z.output<Calls[N]["output"]>;
 export type EventPayload<E extends EventName> = z.output<Events[E]>;
 
-export const CALL_NAMES = Object.keys(calls) as CallName[];
-export const EVENT_NAMES = Object.keys(events) as EventName[];
-
-export function isCallName(name: unknown): name is CallName {
-  return typeof name === "string" && Object.hasOwn(calls, name);
-}
-
-export function isEventName(name: unknown): name is EventName {
-  return typeof name === "string" && Object.hasOwn(events, name);
-}
-
 /** The API every front door exposes: window.elmwood in the app, the HTTP client in browser mode. */
 export interface ElmwoodApi {
   call<N extends CallName>(name: N, input: CallInput<N>): Promise<CallOutput<N>>;
   /** Returns a function that stops listening. */
   on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void;
-}
-
-/** Electron IPC channel names, derived here so main and preload never spell them separately. */
-export const IPC_EVENT_CHANNEL = "elmwood:event";
-export function ipcCallChannel(name: CallName): string {
-  return `elmwood:call:${name}`;
 }
 
 /**

@@ -1,0 +1,73 @@
+/**
+ * The names of every call and event, without their schemas. The sandboxed preload binds its channels
+ * from these and must stay small, so it imports this file rather than the zod schemas; contract.ts
+ * is checked against these lists at compile time (a name missing on either side fails tsc).
+ */
+export const CALL_NAMES = [
+  "chat.send",
+  "chat.stop",
+  "chat.regenerate",
+  "chat.edit",
+  "chat.switchBranch",
+  "conversations.create",
+  "conversations.list",
+  "conversations.get",
+  "conversations.rename",
+  "conversations.delete",
+  "conversations.search",
+  "conversations.updateSettings",
+  "completions.create",
+  "completions.cancel",
+  "models.catalog",
+  "models.list",
+  "models.pull",
+  "models.pause",
+  "models.cancel",
+  "models.import",
+  "models.remove",
+  "models.setDefault",
+  "models.load",
+  "models.unload",
+  "status.get",
+  "settings.get",
+  "settings.update",
+  "documents.addFolder",
+  "documents.removeFolder",
+  "documents.status",
+  "documents.search",
+  "documents.ask",
+  "documents.summarize",
+  "documents.cancel",
+] as const;
+
+export const EVENT_NAMES = [
+  "chat.token",
+  "chat.done",
+  "chat.error",
+  "completion.token",
+  "completion.done",
+  "completion.error",
+  "models.progress",
+  "documents.progress",
+  "summary.progress",
+  "answer.progress",
+  "status.changed",
+] as const;
+
+export type CallName = (typeof CALL_NAMES)[number];
+export type EventName = (typeof EVENT_NAMES)[number];
+
+export function isCallName(name: unknown): name is CallName {
+  return typeof name === "string" && (CALL_NAMES as readonly string[]).includes(name);
+}
+
+export function isEventName(name: unknown): name is EventName {
+  return typeof name === "string" && (EVENT_NAMES as readonly string[]).includes(name);
+}
+
+/** Electron IPC channels, derived here so main and the preload never spell them separately. */
+export const IPC_EVENT_CHANNEL = "elmwood:event";
+
+export function ipcCallChannel(name: CallName): string {
+  return `elmwood:call:${name}`;
+}

@@ -1,0 +1,309 @@
+/**
+ * Sending, regenerating and editing: each checks the conversation fits the model's window before
+ * anything is saved, saves the user's message, then writes the reply in the background, streaming it
+ * as chat.token events. The finished (or stopped) reply is saved in one transaction with its token
+ * ids and stats, then announced as chat.done; a reply that produced nothing ends in chat.error.
+ */
+import type {
+  ChatStarted,
+  Conversation,
+  ConversationSettingsPatch,
+  EventPayload,
+  MessageStats,
+  Sampling,
+} from "../api/contract.ts";
+import { toErrorInfo } from "../api/validate.ts";
+import { ElmwoodError } from "../errors.ts";
+import type { GenerateResult } from "../runtime/generator.ts";
+import type { GenerateCallbacks, WorkerGenerateRequest } from "../runtime/model-host.ts";
+import type { SamplingOptions } from "../runtime/sampler.ts";
+import type { ChatMessage, ChatTemplate } from "../text/chat-template.ts";
+import type { Tokenizer } from "../text/tokenizer.ts";
+import { assertConversationFits, type PromptMessage, renderPrompt } from "./prompt.ts";
+import { type ConversationStore, newId, type StoredMessage } from "./store.ts";
+
+export interface ReplyModel {
+  name: string;
+  contextLength: number;
+  template: ChatTemplate;
+}
+
+/** What writes a reply: a ModelHost, or a stand-in in tests. */
+export interface ReplyGenerator {
+  generate(request: WorkerGenerateRequest, callbacks?: GenerateCallbacks): Promise<GenerateResult>;
+}
+
+export interface ChatModels {
+  /** The model to use (null: the default), without loading it; throws when there is none. */
+  pick(name: string | null): Promise<ReplyModel>;
+  /** The model loaded and ready; rejects with CANCELLED when `signal` fires first. */
+  load(name: string, signal: AbortSignal): Promise<ReplyGenerator>;
+}
+
+type ChatEventName = "chat.token" | "chat.done" | "chat.error";
+export type ChatEmit = <E extends ChatEventName>(event: E, payload: EventPayload<E>) => void;
+
+export interface ChatDefaults {
+  systemPrompt: string;
+  sampling: Sampling;
+}
+
+interface Running {
+  conversationId: string;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+export function toSamplingOptions(sampling: Sampling): SamplingOptions {
+  const { temperature, topK, topP, minP, repetitionPenalty, seed } = sampling;
+  return seed === undefined
+    ? { temperature, topK, topP, minP, repetitionPenalty }
+    : { temperature, topK, topP, minP, repetitionPenalty, seed };
+}
+
+export class ChatEngine {
+  private readonly running = new Map<string, Running>();
+
+  constructor(
+    private readonly store: ConversationStore,
+    private readonly models: ChatModels,
+    private readonly tokenizer: Tokenizer,
+    private readonly emit: ChatEmit,
+    private readonly defaults: () => ChatDefaults,
+  ) {}
+
+  /** Replies being written now. */
+  get active(): number {
+    return this.running.size;
+  }
+
+  create(title: string | undefined, patch: ConversationSettingsPatch = {}): Conversation {
+    const defaults = this.defaults();
+    const record = this.store.create({
+      title,
+      systemPrompt: patch.systemPrompt ?? defaults.systemPrompt,
+      sampling: { ...defaults.sampling, ...patch.sampling },
+      model: patch.model ?? null,
+    });
+    return this.store.view(record.id);
+  }
+
+  async send(input: {
+    conversationId?: string;
+    content: string;
+    parentId?: string;
+    settings?: ConversationSettingsPatch;
+  }): Promise<ChatStarted> {
+    let conversationId = input.conversationId;
+    let created = false;
+    if (conversationId === undefined) {
+      conversationId = this.create(undefined, input.settings).id;
+      created = true;
+    }
+    try {
+      const conversation = this.store.get(conversationId);
+      const parentId = input.parentId ?? conversation.activeLeafId;
+      if (input.parentId !== undefined) this.store.message(conversationId, input.parentId);
+      return await this.reply(conversationId, {
+        history: this.store.path(conversationId, parentId),
+        user: { content: input.content, parentId },
+      });
+    } catch (error) {
+      // A conversation made for a message that could not be sent would be an empty ghost.
+      if (created) this.store.delete(conversationId);
+      throw error;
+    }
+  }
+
+  /** A new version of a user message, beside the old one, and a reply to it. */
+  async edit(conversationId: string, messageId: string, content: string): Promise<ChatStarted> {
+    const original = this.store.message(conversationId, messageId);
+    if (original.role !== "user") {
+      throw new ElmwoodError(
+        "BAD_INPUT",
+        "Only your own messages can be edited.",
+        "To get another reply, regenerate it instead.",
+      );
+    }
+    return this.reply(conversationId, {
+      history: this.store.path(conversationId, original.parentId),
+      user: { content, parentId: original.parentId },
+    });
+  }
+
+  /**
+   * Another reply: beside an assistant message (which is kept as a sibling), or to a user message
+   * whose reply failed.
+   */
+  async regenerate(conversationId: string, messageId: string): Promise<ChatStarted> {
+    const target = this.store.message(conversationId, messageId);
+    const answers = target.role === "assistant" ? target.parentId : target.id;
+    if (answers === null || this.store.message(conversationId, answers).role !== "user") {
+      throw new ElmwoodError(
+        "BAD_INPUT",
+        "That message does not answer a message of yours, so there is nothing to regenerate.",
+        "Pick a reply, or send a new message.",
+      );
+    }
+    return this.reply(conversationId, { history: this.store.path(conversationId, answers) });
+  }
+
+  /** Stops one reply, or every reply in a conversation; true if one was running. */
+  stop(target: { requestId?: string; conversationId?: string }): boolean {
+    let stopped = false;
+    for (const [id, run] of this.running) {
+      if (id === target.requestId || run.conversationId === target.conversationId) {
+        run.controller.abort();
+        stopped = true;
+      }
+    }
+    return stopped;
+  }
+
+  /** Stops every reply and waits until each has been saved or reported. */
+  async close(): Promise<void> {
+    const all = [...this.running.values()];
+    for (const run of all) run.controller.abort();
+    await Promise.all(all.map((run) => run.done));
+  }
+
+  /**
+   * Checks the prompt fits, saves the user's message (if any), and starts the reply. `history` is
+   * the branch the reply continues, ending with the user message it answers when there is no new one.
+   */
+  private async reply(
+    conversationId: string,
+    turn: { history: StoredMessage[]; user?: { content: string; parentId: string | null } },
+  ): Promise<ChatStarted> {
+    for (const run of this.running.values()) {
+      if (run.conversationId === conversationId) {
+        throw new ElmwoodError(
+          "BUSY",
+          "A reply is already being written in this conversation.",
+          "Wait for it to finish, or stop it first.",
+        );
+      }
+    }
+    const conversation = this.store.get(conversationId);
+    const model = await this.models.pick(conversation.model);
+    const family = model.template.family;
+    const messages: PromptMessage[] = [];
+    if (conversation.systemPrompt.trim())
+      messages.push({ role: "system", content: conversation.systemPrompt });
+    for (const m of turn.history) {
+      messages.push({
+        role: m.role,
+        content: m.content,
+        tokens: m.role === "assistant" && m.template === family ? m.tokens : null,
+      });
+    }
+    if (turn.user) messages.push({ role: "user", content: turn.user.content });
+    const prompt = renderPrompt(messages, model.template, this.tokenizer);
+    const plain: ChatMessage[] = messages.map(({ role, content }) => ({ role, content }));
+    const { sampling } = conversation;
+    assertConversationFits(
+      plain,
+      prompt.length,
+      sampling.maxTokens,
+      model.contextLength,
+      model.template,
+      this.tokenizer,
+    );
+
+    const userMessage = turn.user
+      ? this.store.add(conversationId, { role: "user", ...turn.user })
+      : turn.history[turn.history.length - 1];
+    const requestId = newId();
+    const assistantMessageId = newId();
+    const controller = new AbortController();
+    const done = this.write({
+      requestId,
+      conversationId,
+      assistantMessageId,
+      parentId: userMessage.id,
+      model,
+      prompt,
+      sampling,
+      signal: controller.signal,
+    }).finally(() => this.running.delete(requestId));
+    this.running.set(requestId, { conversationId, controller, done });
+    return {
+      requestId,
+      conversationId,
+      userMessage: this.store.wire(conversationId, userMessage.id),
+      assistantMessageId,
+    };
+  }
+
+  private async write(job: {
+    requestId: string;
+    conversationId: string;
+    assistantMessageId: string;
+    parentId: string;
+    model: ReplyModel;
+    prompt: number[];
+    sampling: Sampling;
+    signal: AbortSignal;
+  }): Promise<void> {
+    const { requestId, conversationId, assistantMessageId: messageId } = job;
+    // Let the caller receive the ids before the first token event can arrive.
+    await Promise.resolve();
+    try {
+      const generator = await this.models.load(job.model.name, job.signal);
+      const started = performance.now();
+      let count = 0;
+      const result = await generator.generate(
+        {
+          prompt: job.prompt,
+          maxNewTokens: job.sampling.maxTokens,
+          sampling: toSamplingOptions(job.sampling),
+          stopStrings: job.model.template.stopStrings,
+        },
+        {
+          signal: job.signal,
+          onToken: (token) => {
+            if (token.id >= 0) count++;
+            this.emit("chat.token", {
+              requestId,
+              conversationId,
+              messageId,
+              delta: token.text,
+              tokens: count,
+            });
+          },
+        },
+      );
+      if (result.tokens.length === 0 && result.finishReason === "cancelled") {
+        throw new ElmwoodError("CANCELLED", "The reply was stopped before it began.");
+      }
+      const { timings } = result;
+      const stats: MessageStats = {
+        promptTokens: timings.promptTokens,
+        reusedTokens: timings.reusedTokens,
+        completionTokens: result.tokens.length,
+        tokensPerSecond: timings.decodeTokensPerSecond,
+        firstTokenMs: timings.firstTokenMs,
+        totalMs: performance.now() - started,
+        finishReason: result.finishReason,
+      };
+      this.store.add(conversationId, {
+        id: messageId,
+        parentId: job.parentId,
+        role: "assistant",
+        content: result.text,
+        model: job.model.name,
+        template: job.model.template.family,
+        // After a stop string the ids hold text the reply does not show; render that reply as text.
+        tokens: result.finishReason === "stop" ? null : result.tokens,
+        stats,
+      });
+      this.emit("chat.done", {
+        requestId,
+        conversationId,
+        message: this.store.wire(conversationId, messageId),
+      });
+    } catch (error) {
+      this.emit("chat.error", { requestId, conversationId, messageId, error: toErrorInfo(error) });
+    }
+  }
+}
