@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -25,6 +25,8 @@ async function elmwood(...args: string[]): Promise<{ code: number; stdout: strin
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
+const LONG_PROMPT = Array.from({ length: 2100 }, (_, i) => 100 + i).join(",");
+let mismatched: string;
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split("\n").at(-1) as string);
 
 beforeAll(async () => {
@@ -32,6 +34,14 @@ beforeAll(async () => {
   checkpoint = join(root, "checkpoint");
   model = join(root, "model");
   await writeRandomCheckpoint(checkpoint, { ...SMALL_OPENELM, seed: 11 });
+  // A checkpoint whose config says a larger vocabulary than its embedding holds.
+  mismatched = join(root, "mismatched");
+  await cp(checkpoint, mismatched, { recursive: true });
+  const config = JSON.parse(await readFile(join(mismatched, "config.json"), "utf8"));
+  await writeFile(
+    join(mismatched, "config.json"),
+    JSON.stringify({ ...config, vocab_size: config.vocab_size + 8 }),
+  );
 });
 afterAll(async () => rm(root, { recursive: true, force: true }));
 
@@ -102,10 +112,12 @@ describe("elmwood CLI", () => {
     [["generate", "--model", "MODEL", "--tokens", "1", "--max-new-tokens", "3000"], /window is 2048 tokens/],
     [["generate", "--model", "/nonexistent/model", "--tokens", "1"], /nonexistent/],
     [["convert", "/nonexistent/ck", "OUT"], /nonexistent/],
+    [["convert", "MISMATCHED", "OUT"], /transformer\.token_embeddings\.weight/],
+    [["generate", "--model", "MODEL", "--tokens", LONG_PROMPT], /The prompt is 2100 tokens.*2048/],
+    [["logits", "--model", "MODEL", "--tokens", "1,x"], /'x' is not a token id/],
   ])("bad input %j gets one clear line and a non-zero exit", async (args, message) => {
-    const out = await elmwood(
-      ...args.map((a) => (a === "MODEL" ? model : a === "OUT" ? join(root, "x") : a)),
-    );
+    const names: Record<string, string> = { MODEL: model, OUT: join(root, "x"), MISMATCHED: mismatched };
+    const out = await elmwood(...args.map((a) => names[a] ?? a));
     expect(out.code).not.toBe(0);
     expect(out.stderr.trim().split("\n").at(-1)).toMatch(message);
     expect(out.stderr).not.toMatch(/\n\s+at /); // no stack trace
