@@ -1,0 +1,459 @@
+/**
+ * The engine behind every front door. `call(name, input)` validates the input against the contract
+ * and runs the call; `on(event, listener)` hears what long work reports. The service owns the model
+ * library, the model in memory, the profile database (chats, settings, the document index) and the
+ * document indexer. It knows nothing of Electron or HTTP.
+ */
+import { stat } from "node:fs/promises";
+import { resolve } from "node:path";
+import {
+  CONTRACT_VERSION,
+  type CallName,
+  type CallOutput,
+  type ElmwoodApi,
+  type EventName,
+  type EventPayload,
+  type ModelStatus,
+  type Status,
+  type ValidInput,
+} from "./api/contract.ts";
+import { toErrorInfo, validateCall } from "./api/validate.ts";
+import { ChatEngine, type ChatModels, toSamplingOptions } from "./chat/chat-engine.ts";
+import { ConversationStore } from "./chat/store.ts";
+import { askAboutResults } from "./documents/grounded.ts";
+import { IndexStore } from "./documents/index-store.ts";
+import { DocumentIndexer, type IndexerOptions } from "./documents/indexer.ts";
+import { readDocument } from "./documents/read-document.ts";
+import { searchIndex } from "./documents/search.ts";
+import { summarizeSections } from "./documents/summarize.ts";
+import type { Section } from "./documents/types.ts";
+import { ElmwoodError, isElmwoodError } from "./errors.ts";
+import { type ElmwoodPaths, elmwoodPaths } from "./paths.ts";
+import { type Db, openDatabase } from "./store/database.ts";
+import { assertFits, measureContext } from "./text/context-budget.ts";
+import { llamaTokenizer } from "./text/tokenizer.ts";
+import { createCompletion } from "./service/completion.ts";
+import { type AnyListener, ContractEvents, type Listener } from "./service/events.ts";
+import { Jobs } from "./service/jobs.ts";
+import { ModelManager } from "./service/model-manager.ts";
+import { toCatalogItem, toDownloadInfo, toModelInfo } from "./service/wire.ts";
+import { SettingsStore } from "./settings/store.ts";
+import {
+  CATALOG,
+  type FreeSpaceProbe,
+  findCatalogEntry,
+  type HubClient,
+  ModelLibrary,
+  recommendedModel,
+} from "../models/index.ts";
+import { checkRepoId } from "../models/hub-client.ts";
+import "./documents/schema.ts";
+
+export interface ElmwoodServiceOptions {
+  /** Default: elmwoodPaths() (ELMWOOD_HOME or the app-data folder). */
+  paths?: ElmwoodPaths;
+  /** The Hugging Face hub client (tests pass one pointed at a local fake hub). */
+  hubClient?: HubClient;
+  freeSpace?: FreeSpaceProbe;
+  /** For the document indexer (tests pass an inline preparer); watching follows the setting. */
+  indexer?: IndexerOptions;
+  /** Generations that may wait behind the running one before BUSY. */
+  maxQueue?: number;
+}
+
+type Handlers = { [N in CallName]: (input: ValidInput<N>) => Promise<CallOutput<N>> | CallOutput<N> };
+
+const INDEXING_STATES = new Set(["pending", "scanning", "indexing"]);
+
+export class ElmwoodService implements ElmwoodApi {
+  readonly paths: ElmwoodPaths;
+  readonly db: Db;
+  readonly library: ModelLibrary;
+  readonly settings: SettingsStore;
+  readonly conversations: ConversationStore;
+  readonly models: ModelManager;
+  private readonly chat: ChatEngine;
+  private readonly events = new ContractEvents();
+  private readonly jobs = new Jobs();
+  private readonly tokenizer = llamaTokenizer();
+  private indexer: DocumentIndexer | undefined;
+  private statusQueued = false;
+  private closed = false;
+
+  constructor(private readonly options: ElmwoodServiceOptions = {}) {
+    this.paths = options.paths ?? elmwoodPaths();
+    this.db = openDatabase(this.paths.database);
+    this.library = new ModelLibrary({
+      paths: this.paths,
+      hub: options.hubClient,
+      freeSpace: options.freeSpace,
+    });
+    this.settings = new SettingsStore(this.db);
+    this.conversations = new ConversationStore(this.db);
+    this.models = new ModelManager({
+      library: this.library,
+      paths: this.paths,
+      loadSettings: () => this.settings.get(),
+      onChange: () => this.queueStatus(),
+      maxQueue: options.maxQueue,
+    });
+    const chatModels: ChatModels = {
+      pick: (name) => this.models.pick(name),
+      load: async (name, signal) => (await this.models.ensure(name, { signal })).host,
+    };
+    this.chat = new ChatEngine(
+      this.conversations,
+      chatModels,
+      this.tokenizer,
+      (event, payload) => {
+        this.events.emit(event, payload);
+        if (event !== "chat.token") this.queueStatus();
+      },
+      () => this.settings.get(),
+    );
+  }
+
+  /** Runs one contract call; the input is validated first (BAD_INPUT names the wrong field). */
+  async call<N extends CallName>(name: N, input: unknown): Promise<CallOutput<N>> {
+    const valid = validateCall(name, input);
+    if (this.closed) throw new ElmwoodError("CANCELLED", "Elmwood is shutting down.", "Start it again.");
+    const handler = this.handlers[name] as (input: ValidInput<N>) => Promise<CallOutput<N>> | CallOutput<N>;
+    try {
+      return await handler(valid);
+    } catch (error) {
+      if (isElmwoodError(error)) throw error;
+      const info = toErrorInfo(error);
+      throw new ElmwoodError(info.code, info.message, info.hint, { cause: error });
+    }
+  }
+
+  on<E extends EventName>(event: E, listener: Listener<E>): () => void {
+    return this.events.on(event, listener);
+  }
+
+  /** Every event with its name, for doors that forward them all. */
+  onAny(listener: AnyListener): () => void {
+    return this.events.onAny(listener);
+  }
+
+  /** Catches the document index up with the folders added before (the app calls this at start). */
+  startIndexing(): void {
+    this.documents().start();
+  }
+
+  /** Stops replies and jobs (saving what was written), the indexer and the model; closes the database. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.chat.close();
+    await this.jobs.close();
+    await this.indexer?.close();
+    await this.models.close();
+    this.events.clear();
+    this.db.close();
+  }
+
+  async status(): Promise<Status> {
+    const host = this.models.loaded?.host;
+    const folders = new IndexStore(this.db).folders();
+    return {
+      contractVersion: CONTRACT_VERSION,
+      model: await this.models.status(),
+      generation: { running: host?.running ?? false, waiting: host?.waiting ?? 0 },
+      documents: {
+        folders: folders.length,
+        indexing: folders.some((f) => INDEXING_STATES.has(f.state)),
+      },
+      home: this.paths.home,
+    };
+  }
+
+  private emit<E extends EventName>(event: E, payload: EventPayload<E>): void {
+    if (!this.closed) this.events.emit(event, payload);
+  }
+
+  /** Coalesces a burst of changes into one status.changed. */
+  private queueStatus(): void {
+    if (this.statusQueued || this.closed) return;
+    this.statusQueued = true;
+    setImmediate(() => {
+      this.statusQueued = false;
+      if (this.closed) return;
+      this.status().then(
+        (status) => this.emit("status.changed", status),
+        () => undefined,
+      );
+    });
+  }
+
+  private documents(): DocumentIndexer {
+    if (!this.indexer) {
+      this.indexer = new DocumentIndexer(this.db, {
+        watch: this.settings.get().watchFolders,
+        ...this.options.indexer,
+      });
+      this.indexer.on((event) => {
+        this.emit("documents.progress", event);
+        if (event.type === "folder" || event.type === "idle") this.queueStatus();
+      });
+    }
+    return this.indexer;
+  }
+
+  private async loadedCompletion(signal: AbortSignal) {
+    const model = await this.models.ensure(null, { signal });
+    return createCompletion(model, { tokenizer: this.tokenizer });
+  }
+
+  private async modelStatus(): Promise<ModelStatus> {
+    return this.models.status();
+  }
+
+  private readonly handlers: Handlers = {
+    "chat.send": (input) => this.chat.send(input),
+    "chat.stop": (input) => ({ stopped: this.chat.stop(input) }),
+    "chat.regenerate": (input) => this.chat.regenerate(input.conversationId, input.messageId),
+    "chat.edit": (input) => this.chat.edit(input.conversationId, input.messageId, input.content),
+    "chat.switchBranch": (input) => {
+      this.conversations.switchTo(input.conversationId, input.messageId);
+      return this.conversations.view(input.conversationId);
+    },
+
+    "conversations.create": (input) => this.chat.create(input.title, input.settings),
+    "conversations.list": (input) => this.conversations.list(input.limit, input.offset),
+    "conversations.get": (input) => this.conversations.view(input.id),
+    "conversations.rename": (input) => this.conversations.rename(input.id, input.title),
+    "conversations.delete": (input) => {
+      this.chat.stop({ conversationId: input.id });
+      return { deleted: this.conversations.delete(input.id) };
+    },
+    "conversations.search": (input) => ({ hits: this.conversations.search(input.query, input.limit) }),
+    "conversations.updateSettings": ({ id, ...patch }) => {
+      const current = this.conversations.get(id);
+      const record = this.conversations.updateSettings(id, {
+        systemPrompt: patch.systemPrompt,
+        sampling: patch.sampling ? { ...current.sampling, ...patch.sampling } : undefined,
+        model: patch.model,
+      });
+      return { systemPrompt: record.systemPrompt, sampling: record.sampling, model: record.model };
+    },
+
+    "completions.create": async (input) => {
+      const model = await this.models.pick(input.model ?? this.models.loaded?.name ?? null);
+      const sampling = { ...this.settings.get().sampling, ...input.sampling };
+      const prompt = model.template.render(input.messages, this.tokenizer);
+      assertFits(measureContext(prompt.length, sampling.maxTokens, model.contextLength));
+      const requestId = this.jobs.start("completion", async (signal, id) => {
+        try {
+          const { host } = await this.models.ensure(model.name, { signal });
+          const result = await host.generate(
+            {
+              prompt,
+              maxNewTokens: sampling.maxTokens,
+              sampling: toSamplingOptions(sampling),
+              stopStrings: [...model.template.stopStrings, ...(input.stop ?? [])],
+            },
+            {
+              signal,
+              onToken: (t) => t.text && this.emit("completion.token", { requestId: id, delta: t.text }),
+            },
+          );
+          const { promptTokens, reusedTokens } = result.timings;
+          this.emit("completion.done", {
+            requestId: id,
+            text: result.text,
+            finishReason: result.finishReason,
+            usage: { promptTokens, completionTokens: result.tokens.length, reusedTokens },
+          });
+        } catch (error) {
+          this.emit("completion.error", { requestId: id, error: toErrorInfo(error) });
+        }
+      });
+      return { requestId, model: model.name };
+    },
+    "completions.cancel": (input) => ({ cancelled: this.jobs.cancel(input.requestId, ["completion"]) }),
+
+    "models.catalog": async () => {
+      const { models } = await this.library.list();
+      return {
+        entries: CATALOG.map((entry) => toCatalogItem(entry, models)),
+        recommended: recommendedModel().slug,
+      };
+    },
+    "models.list": async () => {
+      const { models, broken } = await this.library.list();
+      return {
+        models: models.map(toModelInfo),
+        broken: broken.map(({ name, problem }) => ({ name, problem })),
+        downloads: (await this.library.listDownloads()).map(toDownloadInfo),
+        defaultModel: (await this.library.getDefault()) ?? null,
+      };
+    },
+    "models.pull": (input) => {
+      // A repository id that can never work is refused now, not in an event later.
+      checkRepoId(findCatalogEntry(input.repo)?.repoId ?? input.repo);
+      const jobId = this.jobs.start("pull", async (signal, id) => {
+        const report = (progress: EventPayload<"models.progress">["progress"]) =>
+          this.emit("models.progress", { jobId: id, kind: "pull", target: input.repo, progress });
+        try {
+          const result = await this.library.pull(input.repo, {
+            precision: input.precision,
+            name: input.name,
+            removeSource: input.removeSource,
+            force: input.force,
+            signal,
+            onProgress: report,
+          });
+          report({ type: "finished", model: toModelInfo(result.model) });
+        } catch (error) {
+          report({ type: "failed", error: toErrorInfo(error) });
+        } finally {
+          this.queueStatus();
+        }
+      });
+      return { jobId };
+    },
+    "models.pause": (input) => ({ paused: this.library.pause(input.repo) }),
+    "models.cancel": async (input) => {
+      await this.library.cancel(input.repo);
+      return {};
+    },
+    "models.import": async (input) => {
+      const folder = resolve(input.path);
+      if (
+        !(await stat(folder).then(
+          (s) => s.isDirectory(),
+          () => false,
+        ))
+      ) {
+        throw new ElmwoodError(
+          "NOT_FOUND",
+          `There is no folder at ${folder}.`,
+          "Check the path and try again.",
+        );
+      }
+      const jobId = this.jobs.start("import", async (signal, id) => {
+        const report = (progress: EventPayload<"models.progress">["progress"]) =>
+          this.emit("models.progress", { jobId: id, kind: "import", target: folder, progress });
+        try {
+          const result = await this.library.importFolder(folder, {
+            name: input.name,
+            precision: input.precision,
+            force: input.force,
+            signal,
+            onProgress: report,
+          });
+          report({ type: "finished", model: toModelInfo(result.model) });
+        } catch (error) {
+          report({ type: "failed", error: toErrorInfo(error) });
+        } finally {
+          this.queueStatus();
+        }
+      });
+      return { jobId };
+    },
+    "models.remove": async (input) => {
+      await this.models.release(input.name);
+      const result = await this.library.remove(input.name, { keepSource: input.keepSource });
+      this.queueStatus();
+      return { name: result.name, removedSourceBytes: result.removedSource?.bytes ?? null };
+    },
+    "models.setDefault": async (input) => {
+      await this.library.setDefault(input.name);
+      this.queueStatus();
+      return { defaultModel: input.name };
+    },
+    "models.load": async (input) => {
+      await this.models.ensure(input.name ?? null, { provider: input.provider, threads: input.threads });
+      // Remembered only once it worked, so a provider that cannot start is not tried at every chat.
+      if (input.provider !== undefined || input.threads !== undefined) {
+        this.settings.update({ provider: input.provider, threads: input.threads });
+      }
+      return this.modelStatus();
+    },
+    "models.unload": async () => {
+      await this.models.unload();
+      return this.modelStatus();
+    },
+
+    "status.get": () => this.status(),
+    "settings.get": () => this.settings.get(),
+    "settings.update": (input) => {
+      const settings = this.settings.update(input);
+      this.queueStatus();
+      return settings;
+    },
+
+    "documents.addFolder": async (input) => {
+      const indexer = this.documents();
+      const { folder } = await indexer.addFolder(input.path);
+      const status = indexer.status().find((f) => f.id === folder.id);
+      if (!status) throw new ElmwoodError("INTERNAL", `The folder ${folder.path} was not recorded.`);
+      this.queueStatus();
+      return status;
+    },
+    "documents.removeFolder": async (input) => {
+      const removed = await this.documents().removeFolder(input.path);
+      this.queueStatus();
+      return { removed };
+    },
+    "documents.status": () => {
+      const folders = new IndexStore(this.db).status();
+      return { folders, indexing: folders.some((f) => INDEXING_STATES.has(f.state)) };
+    },
+    "documents.search": ({ query, ...options }) => searchIndex(this.db, query, options),
+    "documents.ask": (input) => {
+      const { question, query, limit, folders, kinds, modifiedAfter, modifiedBefore } = input;
+      const jobId = this.jobs.start("answer", async (signal, id) => {
+        const report = (event: EventPayload<"answer.progress">["event"]) =>
+          this.emit("answer.progress", { jobId: id, question, event });
+        try {
+          const { hits } = searchIndex(this.db, query ?? question, {
+            limit,
+            folders,
+            kinds,
+            modifiedAfter,
+            modifiedBefore,
+          });
+          report({ type: "sources", hits });
+          const completion = await this.loadedCompletion(signal);
+          const answer = await askAboutResults(
+            question,
+            hits.map(({ path, location, text }) => ({ path, location, text })),
+            completion,
+            { signal, onText: (delta) => report({ type: "text", delta }) },
+          );
+          report({ type: "done", answer });
+        } catch (error) {
+          report({ type: "error", error: toErrorInfo(error) });
+        }
+      });
+      return { jobId };
+    },
+    "documents.summarize": (input) => {
+      const source = input.path ?? input.name ?? "dropped text";
+      const style = input.style ?? this.settings.get().summaryStyle;
+      const jobId = this.jobs.start("summary", async (signal, id) => {
+        const report = (event: EventPayload<"summary.progress">["event"]) =>
+          this.emit("summary.progress", { jobId: id, source, event });
+        try {
+          const sections: readonly Section[] =
+            input.path !== undefined
+              ? (await readDocument(input.path)).sections
+              : [{ text: input.text ?? "", location: { label: "" } }];
+          const completion = await this.loadedCompletion(signal);
+          const result = await summarizeSections(sections, completion, {
+            style,
+            signal,
+            onEvent: (event) => report(event),
+          });
+          report({ type: "done", result });
+        } catch (error) {
+          report({ type: "error", error: toErrorInfo(error) });
+        }
+      });
+      return { jobId };
+    },
+    "documents.cancel": (input) => ({ cancelled: this.jobs.cancel(input.jobId, ["summary", "answer"]) }),
+  };
+}

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ElmwoodService } from "../../engine/service.ts";
+import { makeServiceFixture, type ServiceFixture } from "./fixture.ts";
+
+let fx: ServiceFixture;
+let service: ElmwoodService;
+
+beforeAll(async () => {
+  fx = await makeServiceFixture({ withModel: false });
+  service = fx.open();
+});
+
+afterAll(async () => {
+  await service?.close();
+  await fx?.cleanup();
+});
+
+describe("the engine service before any model is installed", () => {
+  it("refuses to chat with a hint to download a model, and leaves no empty conversation behind", async () => {
+    await expect(service.call("chat.send", { content: "Hello" })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+      message: "No model is installed yet.",
+      hint: expect.stringMatching(/Download one/),
+    });
+    expect((await service.call("conversations.list", {})).total).toBe(0);
+  });
+
+  it("reports the model state as none", async () => {
+    const status = await service.call("status.get", {});
+    expect(status.model).toMatchObject({ state: "none", name: null, provider: null });
+    expect(status.home).toBe(fx.home);
+  });
+
+  it("refuses invalid input with BAD_INPUT naming the field", async () => {
+    await expect(
+      service.call("conversations.updateSettings", { id: "abc", sampling: { temperature: 9 } }),
+    ).rejects.toMatchObject({
+      code: "BAD_INPUT",
+      message: expect.stringContaining("'sampling.temperature'"),
+    });
+    await expect(service.call("chat.send", { content: "" })).rejects.toMatchObject({
+      code: "BAD_INPUT",
+      message: expect.stringContaining("'content'"),
+    });
+  });
+
+  it("refuses a call that is not in the contract", async () => {
+    await expect(service.call("chat.explode" as "chat.send", {})).rejects.toMatchObject({
+      code: "BAD_INPUT",
+      message: expect.stringContaining("no call named 'chat.explode'"),
+    });
+  });
+
+  it("names a conversation that does not exist", async () => {
+    await expect(service.call("conversations.get", { id: "missing" })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+    });
+  });
+
+  it("keeps settings across a restart and refuses an out-of-range one", async () => {
+    await service.call("settings.update", { sampling: { repetitionPenalty: 1.3 }, theme: "dark" });
+    await service.close();
+    service = fx.open();
+    const settings = await service.call("settings.get", {});
+    expect(settings).toMatchObject({ theme: "dark", sampling: { repetitionPenalty: 1.3, temperature: 0.7 } });
+    await expect(service.call("settings.update", { threads: 0 })).rejects.toMatchObject({
+      code: "BAD_INPUT",
+    });
+  });
+
+  it("new conversations start from the settings' sampling, with OpenELM's repetition penalty by default", async () => {
+    const fresh = await service.call("conversations.create", {});
+    expect(fresh.settings.sampling.repetitionPenalty).toBe(
+      (await service.call("settings.get", {})).sampling.repetitionPenalty,
+    );
+    expect(fresh.title).toBe("New chat");
+  });
+
+  it("refuses to import a folder that does not exist before starting a job", async () => {
+    await expect(service.call("models.import", { path: `${fx.home}/nowhere` })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+    });
+  });
+});
