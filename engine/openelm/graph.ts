@@ -73,20 +73,7 @@ export function buildOpenElmGraph(config: OpenElmConfig, precision: Precision): 
         outputs: [`${place}/output_0`],
       })[0];
     }
-    return node({
-      name: `${place}/MatMulNBits`,
-      op: "MatMulNBits",
-      domain: "com.microsoft",
-      inputs: [x, names.data, names.scales],
-      outputs: [`${place}/output_0`],
-      attributes: {
-        K: { int: cols },
-        N: { int: rows },
-        bits: { int: bits },
-        block_size: { int: QUANT_BLOCK_SIZE },
-        accuracy_level: { int: MATMUL_ACCURACY_LEVEL },
-      },
-    })[0];
+    return matMulNBits(g, place, x, names, { rows, cols, bits }, `${place}/output_0`);
   }
 
   function normWeight(source: string, length: number): string {
@@ -358,16 +345,28 @@ function head(
       attributes: { transB: { int: 1 } },
     })[0];
   }
+  return matMulNBits(g, place, x, names, { rows: job.rows, cols: job.cols, bits }, "logits");
+}
+
+/** x @ W^T with W block-quantized: the checkpoint's [rows=out, cols=in] layout, read directly. */
+function matMulNBits(
+  g: GraphBuilder,
+  place: string,
+  x: string,
+  names: { data: string; scales: string },
+  shape: { rows: number; cols: number; bits: number },
+  output: string,
+): string {
   return g.node({
     name: `${place}/MatMulNBits`,
     op: "MatMulNBits",
     domain: "com.microsoft",
     inputs: [x, names.data, names.scales],
-    outputs: ["logits"],
+    outputs: [output],
     attributes: {
-      K: { int: job.cols },
-      N: { int: job.rows },
-      bits: { int: bits },
+      K: { int: shape.cols },
+      N: { int: shape.rows },
+      bits: { int: shape.bits },
       block_size: { int: QUANT_BLOCK_SIZE },
       accuracy_level: { int: MATMUL_ACCURACY_LEVEL },
     },
