@@ -1,5 +1,5 @@
 /**
- * `elmwood summarize <file> --model DIR`: a summary of a whole document by map-reduce over the
+ * `elmwood summarize <file> [--model DIR|NAME]`: a summary of a whole document by map-reduce over the
  * model's window, streamed to stdout with "part i of n" progress on stderr.
  *
  * The model arrives through `createCompletion`, which the runtime provides; this module builds the
@@ -13,10 +13,12 @@ import { type Command, log, printJson } from "../command.ts";
 
 const STYLES: SummaryStyle[] = ["short", "bullets", "detailed"];
 
-export function summarizeCommand(createCompletion: (modelDir: string) => Promise<Completion>): Command {
+export function summarizeCommand(
+  createCompletion: (model: string | undefined) => Promise<Completion>,
+): Command {
   return {
     name: "summarize",
-    usage: "summarize <file> --model DIR [--style short|bullets|detailed] [--json]",
+    usage: "summarize <file> [--model DIR|NAME] [--style short|bullets|detailed] [--json]",
     help: "Summarizes a PDF, Word, HTML, Markdown or text file of any length. Ctrl-C cancels.",
     async run(args) {
       const { values, positionals } = parseArgs({
@@ -26,8 +28,6 @@ export function summarizeCommand(createCompletion: (modelDir: string) => Promise
         options: { model: { type: "string" }, style: { type: "string" }, json: { type: "boolean" } },
       });
       if (positionals.length !== 1) throw new ElmwoodError("BAD_INPUT", "Give one file to summarize.");
-      if (!values.model)
-        throw new ElmwoodError("BAD_INPUT", "Which model? Pass --model DIR.", "See 'elmwood --help'.");
       const style = (values.style ?? "short") as SummaryStyle;
       if (!STYLES.includes(style)) {
         throw new ElmwoodError(
