@@ -1,12 +1,15 @@
 /**
- * The Electron main process: claims the single-instance lock, secures the session, builds the menu and
- * opens the one window. Engine work is wired in later through the typed contract, not here.
+ * The Electron main process: claims the single-instance lock, secures the session, builds the menu,
+ * starts the engine service and binds it to the window through the typed contract (main/ipc.ts), and
+ * opens the one window. The service closes (saving replies in progress) before the app quits.
  */
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { BrowserWindow } from "electron";
-import { app, session } from "electron";
+import { app, ipcMain, session } from "electron";
+import { ElmwoodService } from "../engine/service.ts";
+import { bindContract, type ContractService } from "./ipc.ts";
 import { installApplicationMenu } from "./menu.ts";
-import { secureSession } from "./security.ts";
+import { isAppUrl, secureSession } from "./security.ts";
 import { claimSingleInstance } from "./single-instance.ts";
 import { createMainWindow } from "./window.ts";
 
@@ -17,6 +20,36 @@ const appUrl =
 const preloadPath = fileURLToPath(new URL("../preload/index.cjs", import.meta.url));
 
 let mainWindow: BrowserWindow | null = null;
+let service: ElmwoodService | null = null;
+
+function startService(): void {
+  let engine: ContractService;
+  try {
+    const started = new ElmwoodService();
+    service = started;
+    engine = started;
+  } catch (error) {
+    // A profile that cannot be opened (a read-only disk, a database from a newer version) still
+    // gets a window, and every call answers with the reason and what to do.
+    console.error("Elmwood: the engine could not start", error);
+    engine = { call: () => Promise.reject(error), onAny: () => () => undefined };
+  }
+  bindContract(ipcMain, engine, {
+    // Only the app's own page in the app's own window: never a frame, never a page it navigated to.
+    isTrusted: (event) => {
+      const frame = event.senderFrame;
+      return (
+        frame !== null &&
+        mainWindow !== null &&
+        event.sender === mainWindow.webContents &&
+        frame === event.sender.mainFrame &&
+        isAppUrl(frame.url, appUrl)
+      );
+    },
+    targets: () => (mainWindow ? [mainWindow.webContents] : []),
+  });
+  service?.startIndexing();
+}
 
 function openMainWindow(): void {
   mainWindow = createMainWindow({ appUrl, preloadPath });
@@ -34,11 +67,23 @@ if (!claimSingleInstance(() => mainWindow)) {
   void app.whenReady().then(() => {
     secureSession(session.defaultSession);
     installApplicationMenu();
+    startService();
     openMainWindow();
     // macOS keeps the app running with no windows; clicking the dock icon opens one again.
     app.on("activate", () => {
       if (mainWindow === null) openMainWindow();
     });
+  });
+  // Quitting waits for the engine to save replies in progress and let go of the model and database.
+  app.on("before-quit", (event) => {
+    const closing = service;
+    if (!closing) return;
+    service = null;
+    event.preventDefault();
+    void closing
+      .close()
+      .catch((error: unknown) => console.error("Elmwood: closing the engine failed", error))
+      .finally(() => app.quit());
   });
   app.on("window-all-closed", () => {
     if (process.platform !== "darwin") app.quit();

@@ -1,10 +1,60 @@
 /**
- * The renderer's only door to the app. For now it holds the version; the typed contract comes later
- * and will be exposed here call by call, never as a raw channel.
+ * The renderer's only door to the app: window.elmwood = { version, call(name, input), on(event,
+ * listener) }, exactly the contract (engine/api/contract.ts's ElmwoodApi). Channels come from the
+ * contract's list of names; nothing else of ipcRenderer reaches the page. A failed call rejects with
+ * a plain { name: "ElmwoodError", code, message, hint } object, since the context bridge would strip
+ * an Error's own fields.
  */
-import { contextBridge } from "electron";
+import { contextBridge, type IpcRendererEvent, ipcRenderer } from "electron";
+import { IPC_EVENT_CHANNEL, ipcCallChannel, isCallName, isEventName } from "../../engine/api/names.ts";
 
 // Replaced at build time (electron.vite.config.ts): a sandboxed preload cannot read package.json.
 declare const __ELMWOOD_VERSION__: string;
 
-contextBridge.exposeInMainWorld("elmwood", Object.freeze({ version: __ELMWOOD_VERSION__ }));
+type Envelope =
+  | { ok: true; value: unknown }
+  | { ok: false; error: { code: string; message: string; hint?: string } };
+
+const listeners = new Map<string, Set<(payload: unknown) => void>>();
+
+ipcRenderer.on(IPC_EVENT_CHANNEL, (_event: IpcRendererEvent, name: unknown, payload: unknown) => {
+  if (typeof name !== "string") return;
+  for (const listener of listeners.get(name) ?? []) {
+    try {
+      listener(payload);
+    } catch (error) {
+      console.error(`elmwood: a listener for ${name} failed`, error);
+    }
+  }
+});
+
+async function call(name: unknown, input: unknown): Promise<unknown> {
+  if (!isCallName(name)) {
+    throw {
+      name: "ElmwoodError",
+      code: "BAD_INPUT",
+      message: `There is no call named '${String(name)}'.`,
+      hint: "Check the name against the API contract.",
+    };
+  }
+  const answer = (await ipcRenderer.invoke(ipcCallChannel(name), input)) as Envelope;
+  if (answer.ok) return answer.value;
+  throw { name: "ElmwoodError", ...answer.error };
+}
+
+function on(event: unknown, listener: unknown): () => void {
+  if (!isEventName(event)) throw new TypeError(`There is no event named '${String(event)}'.`);
+  if (typeof listener !== "function") throw new TypeError("The listener must be a function.");
+  let set = listeners.get(event);
+  if (!set) {
+    set = new Set();
+    listeners.set(event, set);
+  }
+  const entry = listener as (payload: unknown) => void;
+  set.add(entry);
+  return () => {
+    set.delete(entry);
+  };
+}
+
+contextBridge.exposeInMainWorld("elmwood", Object.freeze({ version: __ELMWOOD_VERSION__, call, on }));
