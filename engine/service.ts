@@ -32,6 +32,7 @@ import { type ElmwoodPaths, elmwoodPaths } from "./paths.ts";
 import { type Db, openDatabase } from "./store/database.ts";
 import { assertFits, measureContext } from "./text/context-budget.ts";
 import { llamaTokenizer } from "./text/tokenizer.ts";
+import { groundingHits } from "./service/ask-sources.ts";
 import { createCompletion } from "./service/completion.ts";
 import { type AnyListener, ContractEvents, type Listener } from "./service/events.ts";
 import { Jobs } from "./service/jobs.ts";
@@ -408,7 +409,7 @@ export class ElmwoodService implements ElmwoodApi {
         const report = (event: EventPayload<"answer.progress">["event"]) =>
           this.emit("answer.progress", { jobId: id, question, event });
         try {
-          const { hits } = searchIndex(this.db, query ?? question, {
+          const hits = groundingHits(this.db, question, query, {
             limit,
             folders,
             kinds,

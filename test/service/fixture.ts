@@ -6,6 +6,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EventName, EventPayload } from "../../engine/api/contract.ts";
+import { DEFAULT_PREPARE_OPTIONS } from "../../engine/documents/prepare.ts";
+import { inlinePreparer } from "../../engine/documents/prepare-pool.ts";
+import { llamaTokenCounter } from "../../engine/documents/tokens.ts";
 import { elmwoodPaths } from "../../engine/paths.ts";
 import { ElmwoodService } from "../../engine/service.ts";
 import { SMALL_OPENELM, writeRandomCheckpoint } from "../support/random-checkpoint.ts";
@@ -23,7 +26,12 @@ export async function makeServiceFixture(options: { withModel: boolean }): Promi
   const root = await mkdtemp(join(tmpdir(), "elmwood-service-"));
   const home = join(root, "home");
   const checkpoint = join(root, "checkpoint");
-  const open = () => new ElmwoodService({ paths: elmwoodPaths(home) });
+  // Files are prepared on the test's own thread and folders are not watched: fewer threads to start.
+  const open = () =>
+    new ElmwoodService({
+      paths: elmwoodPaths(home),
+      indexer: { preparer: inlinePreparer(DEFAULT_PREPARE_OPTIONS, llamaTokenCounter()), watch: false },
+    });
   if (options.withModel) {
     await writeRandomCheckpoint(checkpoint, { ...SMALL_OPENELM, seed: 11 });
     const service = open();

@@ -1,6 +1,8 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ElmwoodService } from "../../engine/service.ts";
-import { makeServiceFixture, type ServiceFixture } from "./fixture.ts";
+import { makeServiceFixture, nextEvent, type ServiceFixture } from "./fixture.ts";
 
 let fx: ServiceFixture;
 let service: ElmwoodService;
@@ -80,5 +82,26 @@ describe("the engine service before any model is installed", () => {
     await expect(service.call("models.import", { path: `${fx.home}/nowhere` })).rejects.toMatchObject({
       code: "NOT_FOUND",
     });
+  });
+
+  it("indexes an added folder; documents.ask finds sources for a plain question, then asks for a model", async () => {
+    const folder = join(fx.home, "notes");
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, "garden.md"), "# Garden\n\nThe elderberry hedge flowers in June.\n");
+    const idle = nextEvent(service, "documents.progress", (e) => e.type === "idle");
+    const added = await service.call("documents.addFolder", { path: folder });
+    expect(added.path).toBe(folder);
+    await idle;
+    const found = await service.call("documents.search", { query: "elderberry" });
+    expect(found.hits.map((h) => h.path)).toEqual([join(folder, "garden.md")]);
+
+    const sources = nextEvent(service, "answer.progress", (e) => e.event.type === "sources");
+    const failed = nextEvent(service, "answer.progress", (e) => e.event.type === "error");
+    const { jobId } = await service.call("documents.ask", { question: "When does the elderberry flower?" });
+    expect((await sources).event).toMatchObject({
+      type: "sources",
+      hits: [{ path: join(folder, "garden.md") }],
+    });
+    expect(await failed).toMatchObject({ jobId, event: { error: { code: "NOT_FOUND" } } });
   });
 });
