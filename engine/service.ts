@@ -210,11 +210,19 @@ export class ElmwoodService implements ElmwoodApi {
     return this.models.status();
   }
 
+  /** A reply that started changes what the status shows (a model loading, a generation running). */
+  private async started<T>(reply: Promise<T>): Promise<T> {
+    const value = await reply;
+    this.queueStatus();
+    return value;
+  }
+
   private readonly handlers: Handlers = {
-    "chat.send": (input) => this.chat.send(input),
+    "chat.send": (input) => this.started(this.chat.send(input)),
     "chat.stop": (input) => ({ stopped: this.chat.stop(input) }),
-    "chat.regenerate": (input) => this.chat.regenerate(input.conversationId, input.messageId),
-    "chat.edit": (input) => this.chat.edit(input.conversationId, input.messageId, input.content),
+    "chat.regenerate": (input) => this.started(this.chat.regenerate(input.conversationId, input.messageId)),
+    "chat.edit": (input) =>
+      this.started(this.chat.edit(input.conversationId, input.messageId, input.content)),
     "chat.switchBranch": (input) => {
       this.conversations.switchTo(input.conversationId, input.messageId);
       return this.conversations.view(input.conversationId);
@@ -230,12 +238,7 @@ export class ElmwoodService implements ElmwoodApi {
     },
     "conversations.search": (input) => ({ hits: this.conversations.search(input.query, input.limit) }),
     "conversations.updateSettings": ({ id, ...patch }) => {
-      const current = this.conversations.get(id);
-      const record = this.conversations.updateSettings(id, {
-        systemPrompt: patch.systemPrompt,
-        sampling: patch.sampling ? { ...current.sampling, ...patch.sampling } : undefined,
-        model: patch.model,
-      });
+      const record = this.chat.updateSettings(id, patch);
       return { systemPrompt: record.systemPrompt, sampling: record.sampling, model: record.model };
     },
 

@@ -461,7 +461,7 @@ export const calls = {
       content: MessageText,
       /** Reply under this message; default the active leaf. */
       parentId: Id.optional(),
-      /** For a new conversation. */
+      /** A new conversation starts with these; an existing one is updated first. */
       settings: ConversationSettingsPatch.optional(),
     }),
     ChatStarted,

@@ -88,6 +88,16 @@ export class ChatEngine {
     return this.store.view(record.id);
   }
 
+  /** Changes a conversation's system prompt, sampling (merged over its own) or model. */
+  updateSettings(conversationId: string, patch: ConversationSettingsPatch) {
+    const current = this.store.get(conversationId);
+    return this.store.updateSettings(conversationId, {
+      systemPrompt: patch.systemPrompt,
+      sampling: patch.sampling ? { ...current.sampling, ...patch.sampling } : undefined,
+      model: patch.model,
+    });
+  }
+
   async send(input: {
     conversationId?: string;
     content: string;
@@ -101,6 +111,7 @@ export class ChatEngine {
       created = true;
     }
     try {
+      if (!created && input.settings) this.updateSettings(conversationId, input.settings);
       const conversation = this.store.get(conversationId);
       const parentId = input.parentId ?? conversation.activeLeafId;
       if (input.parentId !== undefined) this.store.message(conversationId, input.parentId);
