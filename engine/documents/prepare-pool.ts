@@ -51,7 +51,10 @@ interface Slot {
 export function workerPreparer(pool: PoolOptions): Preparer {
   const size = pool.size ?? Math.max(1, Math.min(4, availableParallelism() - 1));
   const timeoutMs = pool.fileTimeoutMs ?? 120_000;
-  const url = pool.workerUrl ?? new URL("./prepare-worker.ts", import.meta.url);
+  // From sources the worker is TypeScript; in the built app it is bundled beside main as .js.
+  const fromSource = import.meta.url.endsWith(".ts");
+  const url =
+    pool.workerUrl ?? new URL(fromSource ? "./prepare-worker.ts" : "./prepare-worker.js", import.meta.url);
   const queue: Pending[] = [];
   const slots: Slot[] = [];
   let nextId = 1;
