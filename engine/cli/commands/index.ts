@@ -7,7 +7,19 @@ import { generate } from "./generate.ts";
 import { logits } from "./logits.ts";
 import { models } from "./models.ts";
 import { search } from "./search.ts";
+import { serve } from "./serve.ts";
 import { summarize } from "./summarize-model.ts";
 import { tokenize } from "./tokenize.ts";
 
-export const commands: Command[] = [convert, generate, logits, models, tokenize, index, search, summarize, bench];
+export const commands: Command[] = [
+  convert,
+  generate,
+  logits,
+  models,
+  tokenize,
+  index,
+  search,
+  summarize,
+  bench,
+  serve,
+];

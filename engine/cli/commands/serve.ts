@@ -1,0 +1,116 @@
+/**
+ * `elmwood serve`: the engine behind the loopback server, until Ctrl+C. Browser mode always (the
+ * renderer with the contract over HTTP); with --api also the OpenAI-compatible API, whose base URL and
+ * token are printed on stdout.
+ */
+import { parseArgs } from "node:util";
+import { ElmwoodError } from "../../errors.ts";
+import { parseProviderChoice } from "../../runtime/providers.ts";
+import { resolveApiToken } from "../../server/api-settings.ts";
+import { DEFAULT_PORT, type RunningServer, startServer } from "../../server/server.ts";
+import { ElmwoodService } from "../../service.ts";
+import { type Command, log, printJson } from "../command.ts";
+import { numberOption } from "../parse.ts";
+
+/** Resolves on the first SIGINT or SIGTERM; the server and the service then close in order. */
+function untilStopped(): Promise<string> {
+  return new Promise((resolve) => {
+    const stop = (signal: string) => {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+      resolve(signal);
+    };
+    const onInt = () => stop("SIGINT");
+    const onTerm = () => stop("SIGTERM");
+    process.once("SIGINT", onInt);
+    process.once("SIGTERM", onTerm);
+  });
+}
+
+export const serve: Command = {
+  name: "serve",
+  usage:
+    "serve [--port P] [--model NAME] [--provider P] [--threads N] [--api] [--host ADDRESS --allow-remote] [--json]",
+  help: [
+    "Serves Elmwood's page and engine on http://127.0.0.1:P (default 4861; 0 picks a free port) and prints the",
+    "address with this launch's token. --model loads that model now. --api adds the OpenAI-compatible API",
+    "under /v1 and prints its base URL and token (ELMWOOD_API_TOKEN sets the token; otherwise the one in",
+    "Settings). Only this machine can connect unless --host names another address and --allow-remote is given.",
+  ].join("\n"),
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      strict: true,
+      options: {
+        port: { type: "string" },
+        model: { type: "string" },
+        provider: { type: "string" },
+        threads: { type: "string" },
+        api: { type: "boolean", default: false },
+        host: { type: "string", default: "127.0.0.1" },
+        "allow-remote": { type: "boolean", default: false },
+        json: { type: "boolean", default: false },
+      },
+    });
+    const port = numberOption(values.port, "--port", DEFAULT_PORT, { integer: true, min: 0 });
+    if (port > 65_535) {
+      throw new ElmwoodError(
+        "BAD_INPUT",
+        `--port must be at most 65535 (got ${port}).`,
+        "Pick a port from 1024 to 65535.",
+      );
+    }
+    const provider = values.provider === undefined ? undefined : parseProviderChoice(values.provider);
+    const threads =
+      values.threads === undefined
+        ? undefined
+        : numberOption(values.threads, "--threads", 0, { integer: true, min: 1 });
+    const apiToken = values.api ? await resolveApiToken() : undefined;
+
+    const service = new ElmwoodService();
+    let server: RunningServer | undefined;
+    try {
+      if (values.model !== undefined || provider !== undefined || threads !== undefined) {
+        log(`loading ${values.model ?? "the default model"}...`);
+        const status = await service.call("models.load", { name: values.model, provider, threads });
+        log(`loaded ${status.name} on ${status.provider?.label ?? status.provider?.name ?? "?"}`);
+      }
+      server = await startServer({
+        door: service,
+        host: values.host,
+        port,
+        allowRemote: values["allow-remote"],
+        api: apiToken ? { token: apiToken } : false,
+        onInternalError: (error) =>
+          log(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+      });
+      service.startIndexing();
+    } catch (error) {
+      await server?.close();
+      await service.close();
+      throw error;
+    }
+
+    if (values.json) {
+      printJson({
+        url: server.uiUrl,
+        origin: server.origin,
+        port: server.port,
+        apiBaseUrl: server.apiBaseUrl ?? null,
+        apiToken: server.apiToken ?? null,
+      });
+    } else {
+      process.stdout.write(`Elmwood is serving on ${server.uiUrl}\n`);
+      if (server.apiBaseUrl) {
+        process.stdout.write(`OpenAI-compatible API: ${server.apiBaseUrl}\nAPI token: ${server.apiToken}\n`);
+      }
+    }
+    log("Open the address above in a browser. Press Ctrl+C to stop.");
+
+    const signal = await untilStopped();
+    log(`${signal}: stopping...`);
+    await server.close();
+    await service.close();
+    return 0;
+  },
+};
