@@ -1,0 +1,64 @@
+/** One line at the bottom: model, provider, speed of the last reply, context used, background work. */
+import type { ModelStatus } from "../../engine/api/contract.ts";
+import { liveTokensPerSecond } from "../chat/chat-reducer.ts";
+import { formatCount, formatSpeed, percent } from "../lib/format.ts";
+import { isActive, jobFraction } from "../models/job-progress.ts";
+import { useChat, useDocuments, useModels, useStatus } from "../stores/stores.tsx";
+
+function modelText(model: ModelStatus | undefined): string {
+  if (!model) return "Connecting…";
+  switch (model.state) {
+    case "none":
+      return "No model yet";
+    case "unloaded":
+      return `${model.name ?? "Model"} (loads on first message)`;
+    case "loading":
+      return `Loading ${model.name ?? "model"}…`;
+    case "ready":
+      return model.name ?? "Model ready";
+    case "error":
+      return `${model.name ?? "Model"} failed to load`;
+  }
+}
+
+export function StatusBar() {
+  const status = useStatus((s) => s.status);
+  const statusError = useStatus((s) => s.error);
+  const messages = useChat((s) => s.messages);
+  const streaming = useChat((s) => s.streaming);
+  const jobs = useModels((s) => s.jobs);
+  const folders = useDocuments((s) => s.folders);
+
+  const lastReply = [...messages].reverse().find((m) => m.stats);
+  const speed = streaming ? liveTokensPerSecond(streaming) : (lastReply?.stats?.tokensPerSecond ?? null);
+  const window = status?.model.contextLength ?? 2048;
+  const used = lastReply?.stats ? lastReply.stats.promptTokens + lastReply.stats.completionTokens : 0;
+
+  const work: string[] = [];
+  for (const job of Object.values(jobs).filter(isActive)) {
+    const fraction = jobFraction(job);
+    const what = job.phase === "converting" ? "converting" : job.kind === "pull" ? "download" : "import";
+    work.push(fraction === null ? `${what}…` : `${what} ${percent(fraction)}`);
+  }
+  for (const folder of folders.filter((f) => f.state === "indexing" || f.state === "scanning")) {
+    work.push(`indexing ${formatCount(folder.filesDone)} / ${formatCount(folder.filesTotal)} files`);
+  }
+
+  return (
+    <section className="status-bar" aria-label="Status">
+      <span className={`status-item model-state state-${status?.model.state ?? "unknown"}`}>
+        {statusError ? "Engine unreachable" : modelText(status?.model)}
+      </span>
+      {status?.model.provider ? (
+        <span className="status-item" title={status.model.provider.reason}>
+          {status.model.provider.label}
+        </span>
+      ) : null}
+      <span className="status-item">{speed !== null ? formatSpeed(speed) : "– tokens/s"}</span>
+      <span className="status-item">
+        Context {formatCount(used)} / {formatCount(window)}
+      </span>
+      {work.length > 0 ? <span className="status-item work">{work.join(" · ")}</span> : null}
+    </section>
+  );
+}

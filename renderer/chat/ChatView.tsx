@@ -1,0 +1,131 @@
+/** The chat place: the branch on screen, the reply in flight, failures with a way forward, the input. */
+import { useEffect, useRef } from "react";
+import type { ErrorInfo } from "../../engine/api/contract.ts";
+import { ErrorNotice } from "../components/ErrorNotice.tsx";
+import { IconButton } from "../components/IconButton.tsx";
+import { SlidersIcon } from "../components/icons.tsx";
+import { useChat, useStores } from "../stores/stores.tsx";
+import { Composer } from "./Composer.tsx";
+import { MessageItem } from "./MessageItem.tsx";
+import { SettingsDrawer } from "./SettingsDrawer.tsx";
+import { StreamingReply } from "./StreamingReply.tsx";
+
+function FailureActions({ error }: { error: ErrorInfo }) {
+  const { chat, ui, models } = useStores();
+  const goToModels = (
+    <button type="button" className="button" onClick={() => ui.getState().go("models")}>
+      Open Models
+    </button>
+  );
+  switch (error.code) {
+    case "NOT_FOUND":
+    case "MODEL":
+    case "CHECKPOINT":
+      return goToModels;
+    case "PROVIDER":
+      return (
+        <>
+          <button
+            type="button"
+            className="button"
+            onClick={async () => {
+              await models.getState().useDevice("cpu", null);
+              await chat.getState().retry();
+            }}
+          >
+            Use the CPU and retry
+          </button>
+          {goToModels}
+        </>
+      );
+    case "CONTEXT_OVERFLOW":
+      return (
+        <>
+          <button type="button" className="button" onClick={() => ui.getState().setDrawerOpen(true)}>
+            Shorten replies
+          </button>
+          <button
+            type="button"
+            className="button"
+            onClick={() => {
+              chat.getState().newChat();
+              ui.getState().requestComposerFocus();
+            }}
+          >
+            New chat
+          </button>
+        </>
+      );
+    default:
+      return (
+        <button type="button" className="button" onClick={() => void chat.getState().retry()}>
+          Try again
+        </button>
+      );
+  }
+}
+
+export function ChatView() {
+  const messages = useChat((s) => s.messages);
+  const streaming = useChat((s) => s.streaming);
+  const pendingUser = useChat((s) => s.pendingUser);
+  const failure = useChat((s) => s.failure);
+  const meta = useChat((s) => s.meta);
+  const loading = useChat((s) => s.loading);
+  const dismissFailure = useChat((s) => s.dismissFailure);
+  const { ui } = useStores();
+  const bottom = useRef<HTMLDivElement>(null);
+  const busy = streaming !== null;
+
+  // Follow the reply as it grows, and jump to the end of a conversation when it opens.
+  const followKey = `${meta?.id}:${messages.length}:${streaming?.text.length ?? 0}:${pendingUser ?? ""}`;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the key above is what should trigger a scroll
+  useEffect(() => {
+    bottom.current?.scrollIntoView?.({ block: "end" });
+  }, [followKey]);
+
+  const empty = messages.length === 0 && !pendingUser && !streaming && !loading;
+  return (
+    <section className="chat" aria-label="Chat">
+      <header className="pane-header">
+        <h1 className="pane-title">{meta?.title || "New chat"}</h1>
+        <IconButton
+          label="Conversation settings"
+          icon={<SlidersIcon />}
+          onClick={() => ui.getState().setDrawerOpen(true)}
+        />
+      </header>
+      <div className="messages" aria-live="polite" aria-busy={busy}>
+        {empty ? (
+          <div className="empty-state">
+            <h2>What shall we talk about?</h2>
+            <p>Everything stays on this computer. Press Enter to send, Shift+Enter for a new line.</p>
+          </div>
+        ) : null}
+        {loading ? <p className="muted">Opening the conversation…</p> : null}
+        {messages.map((message) => (
+          <MessageItem key={message.id} message={message} busy={busy} />
+        ))}
+        {pendingUser ? (
+          <article className="message user pending" aria-label="You said">
+            <div className="bubble">
+              <p className="user-text">{pendingUser}</p>
+            </div>
+          </article>
+        ) : null}
+        {streaming ? <StreamingReply streaming={streaming} /> : null}
+        {failure ? (
+          <ErrorNotice
+            title="The reply could not be written"
+            error={failure.error}
+            actions={<FailureActions error={failure.error} />}
+            onDismiss={dismissFailure}
+          />
+        ) : null}
+        <div ref={bottom} />
+      </div>
+      <Composer />
+      <SettingsDrawer />
+    </section>
+  );
+}

@@ -1,0 +1,185 @@
+/** A conversation's own settings in a side drawer: system prompt and sampling, reset to defaults. */
+import * as Dialog from "@radix-ui/react-dialog";
+import { type FormEvent, useEffect, useState } from "react";
+import type { Sampling } from "../../engine/api/contract.ts";
+import { CloseIcon } from "../components/icons.tsx";
+import { useChat, useSettings, useUi } from "../stores/stores.tsx";
+
+interface Form {
+  systemPrompt: string;
+  temperature: number;
+  topP: number;
+  repetitionPenalty: number;
+  maxTokens: number;
+}
+
+const FALLBACK: Form = {
+  systemPrompt: "",
+  temperature: 0.7,
+  topP: 0.9,
+  repetitionPenalty: 1.2,
+  maxTokens: 512,
+};
+
+function formOf(systemPrompt: string | undefined, sampling: Partial<Sampling> | undefined, base: Form): Form {
+  return {
+    systemPrompt: systemPrompt ?? base.systemPrompt,
+    temperature: sampling?.temperature ?? base.temperature,
+    topP: sampling?.topP ?? base.topP,
+    repetitionPenalty: sampling?.repetitionPenalty ?? base.repetitionPenalty,
+    maxTokens: sampling?.maxTokens ?? base.maxTokens,
+  };
+}
+
+function NumberField({
+  label,
+  value,
+  min,
+  max,
+  step,
+  help,
+  onChange,
+}: {
+  label: string;
+  value: number;
+  min: number;
+  max: number;
+  step: number;
+  help: string;
+  onChange(value: number): void;
+}) {
+  return (
+    <label className="field range-field">
+      <span>
+        {label} <output>{value}</output>
+      </span>
+      <input
+        type="range"
+        min={min}
+        max={max}
+        step={step}
+        value={value}
+        onChange={(e) => onChange(Number(e.target.value))}
+      />
+      <small>{help}</small>
+    </label>
+  );
+}
+
+export function SettingsDrawer() {
+  const open = useUi((s) => s.drawerOpen);
+  const setOpen = useUi((s) => s.setDrawerOpen);
+  const meta = useChat((s) => s.meta);
+  const draftSettings = useChat((s) => s.draftSettings);
+  const update = useChat((s) => s.updateSettings);
+  const reset = useChat((s) => s.resetSettings);
+  const defaults = useSettings((s) => s.settings);
+  const base = formOf(defaults?.systemPrompt, defaults?.sampling, FALLBACK);
+  const current = meta
+    ? formOf(meta.settings.systemPrompt, meta.settings.sampling, base)
+    : formOf(draftSettings.systemPrompt, draftSettings.sampling, base);
+  const [form, setForm] = useState<Form>(current);
+  const currentKey = JSON.stringify(current);
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reload the form when the saved values change
+  useEffect(() => {
+    if (open) setForm(current);
+  }, [open, currentKey]);
+
+  const set = <K extends keyof Form>(key: K, value: Form[K]) => setForm((f) => ({ ...f, [key]: value }));
+  const save = (event: FormEvent) => {
+    event.preventDefault();
+    void update({
+      systemPrompt: form.systemPrompt,
+      sampling: {
+        temperature: form.temperature,
+        topP: form.topP,
+        repetitionPenalty: form.repetitionPenalty,
+        maxTokens: form.maxTokens,
+      },
+    });
+    setOpen(false);
+  };
+
+  return (
+    <Dialog.Root open={open} onOpenChange={setOpen}>
+      <Dialog.Portal>
+        <Dialog.Overlay className="overlay" />
+        <Dialog.Content className="drawer">
+          <header className="drawer-header">
+            <Dialog.Title>Conversation settings</Dialog.Title>
+            <Dialog.Close className="icon-button" aria-label="Close settings">
+              <CloseIcon />
+            </Dialog.Close>
+          </header>
+          <Dialog.Description className="muted">
+            {meta ? `For “${meta.title}” only.` : "For the chat you are about to start."}
+          </Dialog.Description>
+          <form onSubmit={save} className="drawer-form">
+            <label className="field">
+              <span>System prompt</span>
+              <textarea
+                rows={5}
+                maxLength={8000}
+                value={form.systemPrompt}
+                placeholder="How the assistant should behave (optional)"
+                onChange={(e) => set("systemPrompt", e.target.value)}
+              />
+            </label>
+            <NumberField
+              label="Temperature"
+              value={form.temperature}
+              min={0}
+              max={2}
+              step={0.05}
+              help="0 always picks the likeliest word; higher is more varied."
+              onChange={(v) => set("temperature", v)}
+            />
+            <NumberField
+              label="Top-p"
+              value={form.topP}
+              min={0.05}
+              max={1}
+              step={0.05}
+              help="Sample only from the likeliest words that make up this share."
+              onChange={(v) => set("topP", v)}
+            />
+            <NumberField
+              label="Repetition penalty"
+              value={form.repetitionPenalty}
+              min={1}
+              max={2}
+              step={0.05}
+              help="OpenELM repeats itself without one; 1.2 is its authors' choice."
+              onChange={(v) => set("repetitionPenalty", v)}
+            />
+            <NumberField
+              label="Maximum reply length"
+              value={form.maxTokens}
+              min={16}
+              max={1536}
+              step={16}
+              help="In tokens; kept free in the 2048-token window for the reply."
+              onChange={(v) => set("maxTokens", v)}
+            />
+            <div className="drawer-actions">
+              <button
+                type="button"
+                className="button subtle"
+                onClick={() => {
+                  void reset();
+                  setForm(base);
+                }}
+              >
+                Reset to defaults
+              </button>
+              <button type="submit" className="button primary">
+                Save
+              </button>
+            </div>
+          </form>
+        </Dialog.Content>
+      </Dialog.Portal>
+    </Dialog.Root>
+  );
+}

@@ -1,0 +1,35 @@
+/** The reply being written: its text so far, a caret while waiting, the speed as it goes. */
+import { formatSpeed } from "../lib/format.ts";
+import { Markdown } from "../components/Markdown.tsx";
+import { BranchSwitcher } from "./BranchSwitcher.tsx";
+import { liveTokensPerSecond, type Streaming } from "./chat-reducer.ts";
+
+export function StreamingReply({ streaming }: { streaming: Streaming }) {
+  const speed = liveTokensPerSecond(streaming);
+  const waiting = streaming.text.length === 0;
+  return (
+    <article className="message assistant streaming" aria-label="Elmwood is replying" aria-busy="true">
+      <div className="bubble">
+        {waiting ? (
+          <p className="thinking">{streaming.stopping ? "Stopping…" : "Thinking…"}</p>
+        ) : (
+          <Markdown text={streaming.text} />
+        )}
+      </div>
+      <footer className="message-footer">
+        {streaming.messageId ? (
+          <BranchSwitcher
+            id={streaming.messageId}
+            siblingIds={streaming.siblingIds}
+            siblingIndex={streaming.siblingIds.length - 1}
+            disabled
+            onSwitch={() => {}}
+          />
+        ) : null}
+        <span className="message-stats" data-testid="live-stats">
+          {streaming.tokens} tokens{speed !== null ? ` · ${formatSpeed(speed)}` : ""}
+        </span>
+      </footer>
+    </article>
+  );
+}

@@ -1,0 +1,201 @@
+/**
+ * Documents: drop a file to summarize it (the summary streams in, with "part 4 of 11" and Cancel), and
+ * the folders indexed for search with their status.
+ */
+import { type DragEvent, type FormEvent, useEffect, useState } from "react";
+import type { FolderStatus } from "../../engine/api/contract.ts";
+import { ErrorNotice } from "../components/ErrorNotice.tsx";
+import { Markdown } from "../components/Markdown.tsx";
+import { ProgressBar } from "../components/ProgressBar.tsx";
+import { formatCount } from "../lib/format.ts";
+import { useDocuments, useStores } from "../stores/stores.tsx";
+
+/** Text files small enough to read in the page when the window cannot name the file's path. */
+const READABLE = /\.(txt|md|markdown|csv|json|log|html?|xml|[cm]?[jt]sx?|py|rs|go|java|c|cpp|h)$/i;
+
+function folderState(folder: FolderStatus): string {
+  switch (folder.state) {
+    case "ready":
+      return `Indexed: ${formatCount(folder.indexed)} files, ${formatCount(folder.chunks)} passages`;
+    case "indexing":
+    case "scanning":
+      return `Indexing ${formatCount(folder.filesDone)} of ${formatCount(folder.filesTotal)} files`;
+    case "pending":
+      return "Waiting to be indexed";
+    case "missing":
+      return "The folder is gone";
+    case "error":
+      return `Error: ${folder.message ?? "unknown"}`;
+  }
+}
+
+function SummaryPanel() {
+  const { documents } = useStores();
+  const summary = useDocuments((s) => s.summary);
+  if (!summary) return null;
+  const running = summary.state === "running";
+  const progressText =
+    summary.of > 0
+      ? `Part ${summary.part} of ${summary.of}${summary.stage === "map" ? "" : ` (${summary.stage})`}`
+      : "Reading the document…";
+  return (
+    <section className="card summary" aria-labelledby="summary-title">
+      <header className="row spread">
+        <h2 id="summary-title">Summary of {summary.source.split(/[\\/]/).pop()}</h2>
+        {running ? (
+          <button type="button" className="button" onClick={() => void documents.getState().cancelSummary()}>
+            Cancel
+          </button>
+        ) : null}
+      </header>
+      {running ? (
+        <ProgressBar
+          label="Summarizing"
+          fraction={summary.of > 0 ? summary.part / summary.of : null}
+          text={progressText}
+        />
+      ) : null}
+      {summary.error && summary.state === "failed" ? <ErrorNotice error={summary.error} /> : null}
+      {summary.state === "cancelled" ? <p className="muted">Cancelled.</p> : null}
+      <div className="summary-columns">
+        <div className="summary-text" aria-live="polite">
+          {summary.text ? <Markdown text={summary.text} /> : null}
+        </div>
+        {summary.result ? (
+          <ol className="summary-parts" aria-label="Parts of the document">
+            {summary.result.parts.map((part) => (
+              <li key={`${part.chunks[0]}-${part.chunks[1]}`}>
+                <strong>{part.location}</strong>
+                <p>{part.summary}</p>
+              </li>
+            ))}
+          </ol>
+        ) : null}
+      </div>
+    </section>
+  );
+}
+
+export function DocumentsView() {
+  const { documents, extras } = useStores();
+  const folders = useDocuments((s) => s.folders);
+  const error = useDocuments((s) => s.error);
+  const [filePath, setFilePath] = useState("");
+  const [folderPath, setFolderPath] = useState("");
+  const [dragging, setDragging] = useState(false);
+  const [dropProblem, setDropProblem] = useState<string | null>(null);
+
+  useEffect(() => {
+    void documents.getState().refresh();
+  }, [documents]);
+
+  const onDrop = async (event: DragEvent) => {
+    event.preventDefault();
+    setDragging(false);
+    setDropProblem(null);
+    const file = event.dataTransfer.files[0];
+    if (!file) return;
+    const path = extras.pathForFile?.(file);
+    if (path) {
+      void documents.getState().summarize({ path });
+    } else if (READABLE.test(file.name) && file.size < 5_000_000) {
+      void documents.getState().summarize({ text: await file.text(), name: file.name });
+    } else {
+      setDropProblem(`${file.name} cannot be read from this page. Type its path below instead.`);
+    }
+  };
+  const summarizePath = (event: FormEvent) => {
+    event.preventDefault();
+    if (filePath.trim()) void documents.getState().summarize({ path: filePath.trim() });
+  };
+  const addFolder = (event: FormEvent) => {
+    event.preventDefault();
+    if (folderPath.trim()) void documents.getState().addFolder(folderPath.trim());
+    setFolderPath("");
+  };
+
+  return (
+    <section className="page" aria-labelledby="documents-title">
+      <header className="pane-header">
+        <h1 id="documents-title" className="pane-title">
+          Documents
+        </h1>
+      </header>
+      <div className="page-body">
+        {error ? <ErrorNotice error={error} onDismiss={() => documents.getState().dismissError()} /> : null}
+        <section
+          className={`card drop-zone big${dragging ? " dragging" : ""}`}
+          aria-labelledby="summarize-title"
+          onDragOver={(e) => {
+            e.preventDefault();
+            setDragging(true);
+          }}
+          onDragLeave={() => setDragging(false)}
+          onDrop={onDrop}
+        >
+          <h2 id="summarize-title">Summarize a document</h2>
+          <p className="muted">Drop a PDF, Word, HTML, Markdown or text file here, or give its path.</p>
+          <form className="row" onSubmit={summarizePath}>
+            <label className="field grow">
+              <span>File</span>
+              <input
+                value={filePath}
+                placeholder="/path/to/report.pdf"
+                onChange={(e) => setFilePath(e.target.value)}
+              />
+            </label>
+            <button type="submit" className="button primary" disabled={!filePath.trim()}>
+              Summarize
+            </button>
+          </form>
+          {dropProblem ? <p className="warning">{dropProblem}</p> : null}
+        </section>
+        <SummaryPanel />
+        <section className="card" aria-labelledby="folders-list-title">
+          <h2 id="folders-list-title">Folders for search</h2>
+          <form className="row" onSubmit={addFolder}>
+            <label className="field grow">
+              <span>Folder</span>
+              <input
+                value={folderPath}
+                placeholder="/path/to/notes"
+                onChange={(e) => setFolderPath(e.target.value)}
+              />
+            </label>
+            <button type="submit" className="button" disabled={!folderPath.trim()}>
+              Add to search
+            </button>
+          </form>
+          {folders.length === 0 ? (
+            <p className="muted">No folders yet. Add one and its documents become searchable.</p>
+          ) : (
+            <ul className="folder-list">
+              {folders.map((folder) => (
+                <li key={folder.id} className={`folder state-${folder.state}`}>
+                  <div>
+                    <code>{folder.path}</code>
+                    <p className="small">{folderState(folder)}</p>
+                    {folder.state === "indexing" && folder.filesTotal > 0 ? (
+                      <ProgressBar
+                        label={`Indexing ${folder.path}`}
+                        fraction={folder.filesDone / folder.filesTotal}
+                      />
+                    ) : null}
+                  </div>
+                  <button
+                    type="button"
+                    className="button subtle"
+                    aria-label={`Remove ${folder.path} from search`}
+                    onClick={() => void documents.getState().removeFolder(folder.path)}
+                  >
+                    Remove
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      </div>
+    </section>
+  );
+}

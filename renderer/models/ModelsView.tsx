@@ -1,0 +1,136 @@
+/** The model manager: installed models, the device, the catalog with downloads, and folder import. */
+import { useState } from "react";
+import type { CatalogItem, ModelInfo } from "../../engine/api/contract.ts";
+import { ConfirmDialog } from "../components/Dialogs.tsx";
+import { ErrorNotice } from "../components/ErrorNotice.tsx";
+import { formatBytes, formatParameters } from "../lib/format.ts";
+import { useModels, useStores } from "../stores/stores.tsx";
+import { DeviceSettings } from "./DeviceSettings.tsx";
+import { FolderImport } from "./FolderImport.tsx";
+import { PullControls } from "./PullControls.tsx";
+
+function InstalledModel({ model, onRemove }: { model: ModelInfo; onRemove(): void }) {
+  const { models } = useStores();
+  return (
+    <li className="installed-model">
+      <div>
+        <strong>{model.name}</strong> {model.isDefault ? <span className="badge accent">Default</span> : null}
+        <p className="muted small">
+          {formatParameters(model.parameters)} parameters · {model.precision} · {formatBytes(model.bytes)} ·{" "}
+          {model.contextLength}-token window
+          {model.source.present ? "" : " · source folder missing"}
+        </p>
+      </div>
+      <div className="row">
+        {model.isDefault ? null : (
+          <button
+            type="button"
+            className="button"
+            onClick={() => void models.getState().setDefault(model.name)}
+          >
+            Make default
+          </button>
+        )}
+        <button type="button" className="button subtle" onClick={onRemove}>
+          Remove…
+        </button>
+      </div>
+    </li>
+  );
+}
+
+export function CatalogCard({ item, recommended }: { item: CatalogItem; recommended: boolean }) {
+  const name = item.repoId.split("/").pop() ?? item.repoId;
+  return (
+    <li className={`card catalog-card${recommended ? " recommended" : ""}`} aria-label={name}>
+      <header>
+        <h3>{name}</h3>
+        <div className="badges">
+          {recommended ? <span className="badge accent">Recommended</span> : null}
+          {item.instruct ? <span className="badge">Chat</span> : <span className="badge">Base</span>}
+          {item.installed.length > 0 ? <span className="badge ok">Installed</span> : null}
+        </div>
+      </header>
+      <dl className="facts">
+        <div>
+          <dt>Parameters</dt>
+          <dd>{formatParameters(item.parameters)}</dd>
+        </div>
+        <div>
+          <dt>Download</dt>
+          <dd>{formatBytes(item.estimate.downloadBytes)}</dd>
+        </div>
+        <div>
+          <dt>On disk ({item.estimate.precision})</dt>
+          <dd>{formatBytes(item.estimate.diskBytes)}</dd>
+        </div>
+        <div>
+          <dt>Memory</dt>
+          <dd>{formatBytes(item.estimate.memoryBytes)}</dd>
+        </div>
+      </dl>
+      <PullControls item={item} />
+    </li>
+  );
+}
+
+export function ModelsView() {
+  const { models: store } = useStores();
+  const models = useModels((s) => s.models);
+  const broken = useModels((s) => s.broken);
+  const catalog = useModels((s) => s.catalog);
+  const recommended = useModels((s) => s.recommended);
+  const error = useModels((s) => s.error);
+  const [removing, setRemoving] = useState<ModelInfo | null>(null);
+
+  return (
+    <section className="page" aria-labelledby="models-title">
+      <header className="pane-header">
+        <h1 id="models-title" className="pane-title">
+          Models
+        </h1>
+      </header>
+      <div className="page-body">
+        {error ? <ErrorNotice error={error} onDismiss={() => store.getState().dismissError()} /> : null}
+        <section className="card" aria-labelledby="installed-title">
+          <h2 id="installed-title">Installed</h2>
+          {models.length === 0 ? (
+            <p className="muted">No model yet. Download one below, or import a folder.</p>
+          ) : (
+            <ul className="installed-list">
+              {models.map((model) => (
+                <InstalledModel key={model.name} model={model} onRemove={() => setRemoving(model)} />
+              ))}
+            </ul>
+          )}
+          {broken.map((b) => (
+            <p key={b.name} className="warning">
+              {b.name}: {b.problem}
+            </p>
+          ))}
+        </section>
+        <DeviceSettings />
+        <section aria-labelledby="catalog-title">
+          <h2 id="catalog-title">Catalog</h2>
+          <ul className="catalog">
+            {catalog.map((item) => (
+              <CatalogCard key={item.repoId} item={item} recommended={item.slug === recommended} />
+            ))}
+          </ul>
+        </section>
+        <FolderImport />
+      </div>
+      <ConfirmDialog
+        open={removing !== null}
+        onOpenChange={(open) => !open && setRemoving(null)}
+        title={`Remove ${removing?.name ?? "this model"}?`}
+        description="Its converted files are deleted from this computer. Conversations that used it are kept."
+        confirm="Remove"
+        onConfirm={() => {
+          if (removing) void store.getState().remove(removing.name);
+          setRemoving(null);
+        }}
+      />
+    </section>
+  );
+}

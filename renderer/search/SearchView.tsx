@@ -1,0 +1,157 @@
+/** Search the indexed folders as you type; filter; ask about the results with numbered citations. */
+import { useEffect, useState } from "react";
+import type { SearchHit } from "../../engine/api/contract.ts";
+import { ErrorNotice } from "../components/ErrorNotice.tsx";
+import { Markdown } from "../components/Markdown.tsx";
+import type { DocumentKind } from "../stores/search-store.ts";
+import { useDocuments, useSearch, useStores } from "../stores/stores.tsx";
+import { snippetPieces } from "./highlight-snippet.ts";
+
+const KINDS: DocumentKind[] = ["pdf", "docx", "html", "markdown", "text", "code"];
+
+function Hit({ hit }: { hit: SearchHit }) {
+  return (
+    <li className="search-hit">
+      <p className="snippet">
+        {snippetPieces(hit.snippet, hit.highlights).map((piece, i) =>
+          // biome-ignore lint/suspicious/noArrayIndexKey: pieces are positional and never reordered
+          piece.match ? <mark key={i}>{piece.text}</mark> : <span key={i}>{piece.text}</span>,
+        )}
+      </p>
+      <p className="hit-source small">
+        <span className="badge">{hit.kind ?? "file"}</span> <code>{hit.path}</code>
+        {hit.location ? ` · ${hit.location}` : ""}
+      </p>
+    </li>
+  );
+}
+
+export function SearchView() {
+  const { search, documents } = useStores();
+  const result = useSearch((s) => s.result);
+  const error = useSearch((s) => s.error);
+  const filters = useSearch((s) => s.filters);
+  const answer = useSearch((s) => s.answer);
+  const folders = useDocuments((s) => s.folders);
+  const lastQuery = useSearch((s) => s.query);
+  const [query, setQuery] = useState(lastQuery);
+
+  useEffect(() => {
+    void documents.getState().refresh();
+  }, [documents]);
+  useEffect(() => {
+    const timer = setTimeout(() => void search.getState().search(query), 60);
+    return () => clearTimeout(timer);
+  }, [query, search]);
+
+  return (
+    <section className="page" aria-labelledby="search-title">
+      <header className="pane-header">
+        <h1 id="search-title" className="pane-title">
+          Search
+        </h1>
+      </header>
+      <div className="page-body">
+        <input
+          type="search"
+          className="big-search"
+          aria-label="Search documents"
+          placeholder="Search your documents"
+          value={query}
+          onChange={(e) => setQuery(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === "Enter") void search.getState().search(query, false);
+          }}
+        />
+        <div className="filters row">
+          <label className="field">
+            <span>Folder</span>
+            <select
+              value={filters.folder ?? ""}
+              onChange={(e) => void search.getState().setFilters({ folder: e.target.value || null })}
+            >
+              <option value="">All folders</option>
+              {folders.map((f) => (
+                <option key={f.id} value={f.path}>
+                  {f.path}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field">
+            <span>Type</span>
+            <select
+              value={filters.kind ?? ""}
+              onChange={(e) =>
+                void search.getState().setFilters({ kind: (e.target.value || null) as DocumentKind | null })
+              }
+            >
+              <option value="">Any type</option>
+              {KINDS.map((k) => (
+                <option key={k} value={k}>
+                  {k}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field">
+            <span>Changed</span>
+            <select
+              value={filters.days ?? ""}
+              onChange={(e) =>
+                void search.getState().setFilters({ days: e.target.value ? Number(e.target.value) : null })
+              }
+            >
+              <option value="">Any time</option>
+              <option value="1">Today</option>
+              <option value="7">This week</option>
+              <option value="30">This month</option>
+              <option value="365">This year</option>
+            </select>
+          </label>
+        </div>
+        {error ? <ErrorNotice error={error} /> : null}
+        {folders.length === 0 ? (
+          <p className="muted">Nothing is indexed yet: add a folder on the Documents page.</p>
+        ) : null}
+        {result ? (
+          <>
+            <p className="muted small" aria-live="polite">
+              {result.hits.length === 0
+                ? "No matches."
+                : `${result.hits.length} matches in ${Math.round(result.tookMs)} ms`}
+            </p>
+            {result.hits.length > 0 ? (
+              <button type="button" className="button" onClick={() => void search.getState().ask()}>
+                Ask about these results
+              </button>
+            ) : null}
+            {answer ? (
+              <section className="card answer" aria-label="Answer">
+                {answer.error ? (
+                  <ErrorNotice error={answer.error} />
+                ) : (
+                  <Markdown text={answer.text || "Reading the sources…"} />
+                )}
+                {answer.answer ? (
+                  <ol className="citations">
+                    {answer.answer.citations.map((c) => (
+                      <li key={c.n} value={c.n}>
+                        <code>{c.source.path}</code> {c.source.location}
+                      </li>
+                    ))}
+                  </ol>
+                ) : null}
+              </section>
+            ) : null}
+            <ol className="search-results">
+              {result.hits.map((hit) => (
+                <Hit key={hit.chunkId} hit={hit} />
+              ))}
+            </ol>
+          </>
+        ) : null}
+      </div>
+    </section>
+  );
+}

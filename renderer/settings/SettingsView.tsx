@@ -1,0 +1,139 @@
+/** Settings: theme, where things are kept, defaults for new chats, keyboard shortcuts, the local API. */
+import type { Settings } from "../../engine/api/contract.ts";
+import { ErrorNotice } from "../components/ErrorNotice.tsx";
+import { useSettings, useStatus, useStores } from "../stores/stores.tsx";
+
+const THEMES: { value: Settings["theme"]; label: string }[] = [
+  { value: "system", label: "Same as the system" },
+  { value: "light", label: "Light" },
+  { value: "dark", label: "Dark" },
+];
+
+export const SHORTCUTS: { keys: string; what: string }[] = [
+  { keys: "Enter", what: "Send the message" },
+  { keys: "Shift+Enter", what: "New line in the message" },
+  { keys: "Escape", what: "Stop the reply being written" },
+  { keys: "Ctrl+N / ⌘N", what: "New chat" },
+  { keys: "Ctrl+B / ⌘B", what: "Show or hide the sidebar" },
+  { keys: "Ctrl+, / ⌘,", what: "Settings" },
+];
+
+function separator(home: string): string {
+  return home.includes("\\") ? "\\" : "/";
+}
+
+export function SettingsView() {
+  const { settings: store } = useStores();
+  const settings = useSettings((s) => s.settings);
+  const error = useSettings((s) => s.error);
+  const home = useStatus((s) => s.status?.home ?? null);
+
+  return (
+    <section className="page" aria-labelledby="settings-title">
+      <header className="pane-header">
+        <h1 id="settings-title" className="pane-title">
+          Settings
+        </h1>
+      </header>
+      <div className="page-body">
+        {error ? <ErrorNotice error={error} /> : null}
+        <section className="card" aria-labelledby="look-title">
+          <h2 id="look-title">Appearance</h2>
+          <fieldset className="radio-group">
+            <legend>Theme</legend>
+            {THEMES.map((theme) => (
+              <label key={theme.value} className="radio">
+                <input
+                  type="radio"
+                  name="theme"
+                  value={theme.value}
+                  checked={settings?.theme === theme.value}
+                  onChange={() => void store.getState().update({ theme: theme.value })}
+                />
+                {theme.label}
+              </label>
+            ))}
+          </fieldset>
+        </section>
+
+        <section className="card" aria-labelledby="chat-defaults-title">
+          <h2 id="chat-defaults-title">New conversations</h2>
+          <label className="field">
+            <span>Default system prompt</span>
+            <textarea
+              rows={3}
+              maxLength={8000}
+              defaultValue={settings?.systemPrompt ?? ""}
+              key={settings?.systemPrompt ?? ""}
+              placeholder="How the assistant should behave (optional)"
+              onBlur={(e) => {
+                if (e.target.value !== settings?.systemPrompt)
+                  void store.getState().update({ systemPrompt: e.target.value });
+              }}
+            />
+          </label>
+          <p className="muted small">
+            Each conversation can change its own prompt and sampling from its settings drawer.
+          </p>
+        </section>
+
+        <section className="card" aria-labelledby="folders-title">
+          <h2 id="folders-title">Data and models</h2>
+          <dl className="paths">
+            <div>
+              <dt>Data folder</dt>
+              <dd>
+                <code>{home ?? "…"}</code>
+              </dd>
+            </div>
+            <div>
+              <dt>Models folder</dt>
+              <dd>
+                <code>{home ? `${home}${separator(home)}models` : "…"}</code>
+              </dd>
+            </div>
+          </dl>
+          <p className="muted small">
+            Set ELMWOOD_HOME before starting Elmwood to keep everything somewhere else.
+          </p>
+        </section>
+
+        <section className="card" aria-labelledby="documents-settings-title">
+          <h2 id="documents-settings-title">Documents</h2>
+          <label className="checkbox">
+            <input
+              type="checkbox"
+              checked={settings?.watchFolders ?? false}
+              onChange={(e) => void store.getState().update({ watchFolders: e.target.checked })}
+            />
+            Keep indexed folders up to date while Elmwood runs
+          </label>
+        </section>
+
+        <section className="card" aria-labelledby="shortcuts-title">
+          <h2 id="shortcuts-title">Keyboard shortcuts</h2>
+          <table className="shortcuts">
+            <tbody>
+              {SHORTCUTS.map((s) => (
+                <tr key={s.keys}>
+                  <th scope="row">
+                    <kbd>{s.keys}</kbd>
+                  </th>
+                  <td>{s.what}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+
+        <section className="card" aria-labelledby="api-title">
+          <h2 id="api-title">Local API</h2>
+          <p className="muted">
+            An OpenAI-compatible API on this computer only (127.0.0.1), protected by a token. Start it with{" "}
+            <code>elmwood serve --api --port 8080</code>; it prints the address and the token.
+          </p>
+        </section>
+      </div>
+    </section>
+  );
+}

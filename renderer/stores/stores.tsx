@@ -1,0 +1,89 @@
+/**
+ * Every feature's store, made once per window and handed to the views through context, so tests can
+ * mount a view with stores over a fake client. Components read with selectors: `useChat((s) => s.streaming)`.
+ */
+import { createContext, type ReactNode, useContext } from "react";
+import { useStore } from "zustand";
+import type { StoreApi } from "zustand/vanilla";
+import type { ElmwoodClient } from "../api/client.ts";
+import type { DesktopExtras } from "../api/desktop-transport.ts";
+import { type ChatStore, createChatStore } from "./chat-store.ts";
+import { type ConversationsStore, createConversationsStore } from "./conversations-store.ts";
+import { createDocumentsStore, type DocumentsStore } from "./documents-store.ts";
+import { createModelsStore, type ModelsStore } from "./models-store.ts";
+import { createSearchStore, type SearchStore } from "./search-store.ts";
+import { createSettingsStore, type SettingsStore } from "./settings-store.ts";
+import { createStatusStore, type StatusStore } from "./status-store.ts";
+import { createToastStore, type ToastStore } from "./toast-store.ts";
+import { createUiStore, type UiStore } from "./ui-store.ts";
+
+export interface Stores {
+  client: ElmwoodClient;
+  extras: DesktopExtras;
+  chat: StoreApi<ChatStore>;
+  conversations: StoreApi<ConversationsStore>;
+  models: StoreApi<ModelsStore>;
+  status: StoreApi<StatusStore>;
+  settings: StoreApi<SettingsStore>;
+  documents: StoreApi<DocumentsStore>;
+  search: StoreApi<SearchStore>;
+  ui: StoreApi<UiStore>;
+  toasts: StoreApi<ToastStore>;
+  dispose(): void;
+}
+
+export function createStores(client: ElmwoodClient, extras: DesktopExtras = {}): Stores {
+  const settings = createSettingsStore(client);
+  const conversations = createConversationsStore(client);
+  const chat = createChatStore(client, {
+    defaults: () => {
+      const s = settings.getState().settings;
+      return s ? { systemPrompt: s.systemPrompt, sampling: s.sampling } : null;
+    },
+    onConversationChanged: () => void conversations.getState().refresh(),
+  });
+  const models = createModelsStore(client);
+  const status = createStatusStore(client);
+  const documents = createDocumentsStore(client);
+  const search = createSearchStore(client);
+  return {
+    client,
+    extras,
+    chat,
+    conversations,
+    models,
+    status,
+    settings,
+    documents,
+    search,
+    ui: createUiStore(),
+    toasts: createToastStore(),
+    dispose() {
+      for (const store of [chat, models, status, documents, search]) store.dispose();
+    },
+  };
+}
+
+const StoresContext = createContext<Stores | null>(null);
+
+export function StoresProvider({ stores, children }: { stores: Stores; children: ReactNode }) {
+  return <StoresContext.Provider value={stores}>{children}</StoresContext.Provider>;
+}
+
+export function useStores(): Stores {
+  const stores = useContext(StoresContext);
+  if (!stores) throw new Error("useStores needs a StoresProvider above it");
+  return stores;
+}
+
+export const useChat = <T,>(select: (s: ChatStore) => T): T => useStore(useStores().chat, select);
+export const useConversations = <T,>(select: (s: ConversationsStore) => T): T =>
+  useStore(useStores().conversations, select);
+export const useModels = <T,>(select: (s: ModelsStore) => T): T => useStore(useStores().models, select);
+export const useStatus = <T,>(select: (s: StatusStore) => T): T => useStore(useStores().status, select);
+export const useSettings = <T,>(select: (s: SettingsStore) => T): T => useStore(useStores().settings, select);
+export const useDocuments = <T,>(select: (s: DocumentsStore) => T): T =>
+  useStore(useStores().documents, select);
+export const useSearch = <T,>(select: (s: SearchStore) => T): T => useStore(useStores().search, select);
+export const useUi = <T,>(select: (s: UiStore) => T): T => useStore(useStores().ui, select);
+export const useToasts = <T,>(select: (s: ToastStore) => T): T => useStore(useStores().toasts, select);

@@ -1,0 +1,29 @@
+/** Where the person is in the app, and the panels they opened. */
+import { createStore, type StoreApi } from "zustand/vanilla";
+
+export type Place = "chat" | "documents" | "search" | "models" | "settings";
+
+export interface UiStore {
+  place: Place;
+  sidebarCollapsed: boolean;
+  drawerOpen: boolean;
+  /** Bumped to ask the chat input to take focus (after New chat, after opening a conversation). */
+  focusComposer: number;
+  go(place: Place): void;
+  toggleSidebar(): void;
+  setDrawerOpen(open: boolean): void;
+  requestComposerFocus(): void;
+}
+
+export function createUiStore(): StoreApi<UiStore> {
+  return createStore<UiStore>()((set) => ({
+    place: "chat",
+    sidebarCollapsed: false,
+    drawerOpen: false,
+    focusComposer: 0,
+    go: (place) => set({ place }),
+    toggleSidebar: () => set((s) => ({ sidebarCollapsed: !s.sidebarCollapsed })),
+    setDrawerOpen: (drawerOpen) => set({ drawerOpen }),
+    requestComposerFocus: () => set((s) => ({ focusComposer: s.focusComposer + 1 })),
+  }));
+}

@@ -1,0 +1,59 @@
+/**
+ * Debian's Chromium, headless, driven by playwright-core (no browser download): a fresh profile per
+ * run, no GPU, nothing phoning home. Screenshots go to test-output/screenshots for a person to look at.
+ */
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+
+export const CHROMIUM = process.env.ELMWOOD_CHROMIUM ?? "/usr/bin/chromium";
+export const SCREENSHOTS = resolve(import.meta.dirname, "../../../test-output/screenshots");
+
+export interface Browser {
+  context: BrowserContext;
+  page: Page;
+  /** Console errors and page errors, to assert a clean run. */
+  problems: string[];
+  screenshot(name: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function openBrowser(options: { colorScheme?: "light" | "dark" } = {}): Promise<Browser> {
+  const profile = await mkdtemp(join(tmpdir(), "elmwood-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1200, height: 800 },
+    colorScheme: options.colorScheme ?? "light",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const problems: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(message.text());
+  });
+  page.on("pageerror", (error) => problems.push(error.message));
+  await mkdir(SCREENSHOTS, { recursive: true });
+  return {
+    context,
+    page,
+    problems,
+    async screenshot(name) {
+      const path = join(SCREENSHOTS, `${name}.png`);
+      await page.screenshot({ path });
+      return path;
+    },
+    async close() {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
