@@ -3,6 +3,7 @@
  * the OpenAI-compatible API under /v1, over one EngineDoor. Every request passes the Host and Origin
  * checks, then its door's token check; nothing is answered to a stranger.
  */
+import { setMaxListeners } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { hostname, networkInterfaces } from "node:os";
@@ -153,6 +154,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { door } = options;
 
   const shutdown = new AbortController();
+  // Every generation in flight listens for shutdown; there may be as many as there are connections.
+  setMaxListeners(limits.maxConnections + 1, shutdown.signal);
   const router = new CompletionRouter(door);
   const gate = new AdmissionGate(limits.maxPendingPerModel);
   const eventStreams = new Set<() => void>();
