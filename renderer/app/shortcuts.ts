@@ -22,7 +22,7 @@ export function handleShortcut(event: KeyboardEvent, stores: Stores): boolean {
   }
   if (event.key === "Escape" && !event.defaultPrevented && stores.chat.getState().streaming) {
     // A dialog or menu open on top takes Escape for itself.
-    if (document.querySelector('[role="dialog"], [role="alertdialog"], [role="menu"]')) return false;
+    if (document.querySelector('dialog[open], [role="dialog"], [role="menu"]')) return false;
     void stores.chat.getState().stop();
     return true;
   }

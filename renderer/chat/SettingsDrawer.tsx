@@ -1,8 +1,8 @@
 /** A conversation's own settings in a side drawer: system prompt and sampling, reset to defaults. */
-import * as Dialog from "@radix-ui/react-dialog";
 import { type FormEvent, useEffect, useState } from "react";
 import type { Sampling } from "../../engine/api/contract.ts";
 import { CloseIcon } from "../components/icons.tsx";
+import { Modal } from "../components/Modal.tsx";
 import { useChat, useSettings, useUi } from "../stores/stores.tsx";
 
 interface Form {
@@ -102,84 +102,86 @@ export function SettingsDrawer() {
   };
 
   return (
-    <Dialog.Root open={open} onOpenChange={setOpen}>
-      <Dialog.Portal>
-        <Dialog.Overlay className="overlay" />
-        <Dialog.Content className="drawer">
-          <header className="drawer-header">
-            <Dialog.Title>Conversation settings</Dialog.Title>
-            <Dialog.Close className="icon-button" aria-label="Close settings">
-              <CloseIcon />
-            </Dialog.Close>
-          </header>
-          <Dialog.Description className="muted">
-            {meta ? `For “${meta.title}” only.` : "For the chat you are about to start."}
-          </Dialog.Description>
-          <form onSubmit={save} className="drawer-form">
-            <label className="field">
-              <span>System prompt</span>
-              <textarea
-                rows={5}
-                maxLength={8000}
-                value={form.systemPrompt}
-                placeholder="How the assistant should behave (optional)"
-                onChange={(e) => set("systemPrompt", e.target.value)}
-              />
-            </label>
-            <NumberField
-              label="Temperature"
-              value={form.temperature}
-              min={0}
-              max={2}
-              step={0.05}
-              help="0 always picks the likeliest word; higher is more varied."
-              onChange={(v) => set("temperature", v)}
-            />
-            <NumberField
-              label="Top-p"
-              value={form.topP}
-              min={0.05}
-              max={1}
-              step={0.05}
-              help="Sample only from the likeliest words that make up this share."
-              onChange={(v) => set("topP", v)}
-            />
-            <NumberField
-              label="Repetition penalty"
-              value={form.repetitionPenalty}
-              min={1}
-              max={2}
-              step={0.05}
-              help="OpenELM repeats itself without one; 1.2 is its authors' choice."
-              onChange={(v) => set("repetitionPenalty", v)}
-            />
-            <NumberField
-              label="Maximum reply length"
-              value={form.maxTokens}
-              min={16}
-              max={1536}
-              step={16}
-              help="In tokens; kept free in the 2048-token window for the reply."
-              onChange={(v) => set("maxTokens", v)}
-            />
-            <div className="drawer-actions">
-              <button
-                type="button"
-                className="button subtle"
-                onClick={() => {
-                  void reset();
-                  setForm(base);
-                }}
-              >
-                Reset to defaults
-              </button>
-              <button type="submit" className="button primary">
-                Save
-              </button>
-            </div>
-          </form>
-        </Dialog.Content>
-      </Dialog.Portal>
-    </Dialog.Root>
+    <Modal
+      open={open}
+      onOpenChange={setOpen}
+      className="drawer"
+      title="Conversation settings"
+      description={meta ? `For “${meta.title}” only.` : "For the chat you are about to start."}
+      header={
+        <button
+          type="button"
+          className="icon-button"
+          aria-label="Close settings"
+          onClick={() => setOpen(false)}
+        >
+          <CloseIcon />
+        </button>
+      }
+    >
+      <form onSubmit={save} className="drawer-form">
+        <label className="field">
+          <span>System prompt</span>
+          <textarea
+            rows={5}
+            maxLength={8000}
+            value={form.systemPrompt}
+            placeholder="How the assistant should behave (optional)"
+            onChange={(e) => set("systemPrompt", e.target.value)}
+          />
+        </label>
+        <NumberField
+          label="Temperature"
+          value={form.temperature}
+          min={0}
+          max={2}
+          step={0.05}
+          help="0 always picks the likeliest word; higher is more varied."
+          onChange={(v) => set("temperature", v)}
+        />
+        <NumberField
+          label="Top-p"
+          value={form.topP}
+          min={0.05}
+          max={1}
+          step={0.05}
+          help="Sample only from the likeliest words that make up this share."
+          onChange={(v) => set("topP", v)}
+        />
+        <NumberField
+          label="Repetition penalty"
+          value={form.repetitionPenalty}
+          min={1}
+          max={2}
+          step={0.05}
+          help="OpenELM repeats itself without one; 1.2 is its authors' choice."
+          onChange={(v) => set("repetitionPenalty", v)}
+        />
+        <NumberField
+          label="Maximum reply length"
+          value={form.maxTokens}
+          min={16}
+          max={1536}
+          step={16}
+          help="In tokens; kept free in the 2048-token window for the reply."
+          onChange={(v) => set("maxTokens", v)}
+        />
+        <div className="drawer-actions">
+          <button
+            type="button"
+            className="button subtle"
+            onClick={() => {
+              void reset();
+              setForm(base);
+            }}
+          >
+            Reset to defaults
+          </button>
+          <button type="submit" className="button primary">
+            Save
+          </button>
+        </div>
+      </form>
+    </Modal>
   );
 }

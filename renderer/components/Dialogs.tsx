@@ -1,7 +1,6 @@
 /** The two dialogs the app needs: a confirmation for what cannot be undone, and one text field. */
-import * as AlertDialog from "@radix-ui/react-alert-dialog";
-import * as Dialog from "@radix-ui/react-dialog";
 import { type FormEvent, useEffect, useState } from "react";
+import { Modal } from "./Modal.tsx";
 
 export function ConfirmDialog({
   open,
@@ -19,21 +18,17 @@ export function ConfirmDialog({
   onConfirm(): void;
 }) {
   return (
-    <AlertDialog.Root open={open} onOpenChange={onOpenChange}>
-      <AlertDialog.Portal>
-        <AlertDialog.Overlay className="overlay" />
-        <AlertDialog.Content className="dialog">
-          <AlertDialog.Title className="dialog-title">{title}</AlertDialog.Title>
-          <AlertDialog.Description className="dialog-description">{description}</AlertDialog.Description>
-          <div className="dialog-actions">
-            <AlertDialog.Cancel className="button subtle">Cancel</AlertDialog.Cancel>
-            <AlertDialog.Action className="button danger" onClick={onConfirm}>
-              {confirm}
-            </AlertDialog.Action>
-          </div>
-        </AlertDialog.Content>
-      </AlertDialog.Portal>
-    </AlertDialog.Root>
+    <Modal open={open} onOpenChange={onOpenChange} title={title} description={description}>
+      <div className="dialog-actions">
+        {/* biome-ignore lint/a11y/noAutofocus: the safe choice takes focus in a destructive dialog */}
+        <button type="button" className="button subtle" autoFocus onClick={() => onOpenChange(false)}>
+          Cancel
+        </button>
+        <button type="button" className="button danger" onClick={onConfirm}>
+          {confirm}
+        </button>
+      </div>
+    </Modal>
   );
 }
 
@@ -65,27 +60,22 @@ export function TextDialog({
     onOpenChange(false);
   };
   return (
-    <Dialog.Root open={open} onOpenChange={onOpenChange}>
-      <Dialog.Portal>
-        <Dialog.Overlay className="overlay" />
-        <Dialog.Content className="dialog" aria-describedby={undefined}>
-          <Dialog.Title className="dialog-title">{title}</Dialog.Title>
-          <form onSubmit={save}>
-            <label className="field">
-              <span>{label}</span>
-              <input value={value} maxLength={200} onChange={(e) => setValue(e.target.value)} />
-            </label>
-            <div className="dialog-actions">
-              <Dialog.Close className="button subtle" type="button">
-                Cancel
-              </Dialog.Close>
-              <button className="button primary" type="submit" disabled={!value.trim()}>
-                {submit}
-              </button>
-            </div>
-          </form>
-        </Dialog.Content>
-      </Dialog.Portal>
-    </Dialog.Root>
+    <Modal open={open} onOpenChange={onOpenChange} title={title}>
+      <form onSubmit={save}>
+        <label className="field">
+          <span>{label}</span>
+          {/* biome-ignore lint/a11y/noAutofocus: the dialog exists to edit this field */}
+          <input value={value} maxLength={200} autoFocus onChange={(e) => setValue(e.target.value)} />
+        </label>
+        <div className="dialog-actions">
+          <button type="button" className="button subtle" onClick={() => onOpenChange(false)}>
+            Cancel
+          </button>
+          <button className="button primary" type="submit" disabled={!value.trim()}>
+            {submit}
+          </button>
+        </div>
+      </form>
+    </Modal>
   );
 }

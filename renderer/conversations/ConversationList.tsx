@@ -32,7 +32,7 @@ function ConversationRow({
       >
         {conversation.title || "Untitled"}
       </button>
-      <DropdownMenu.Root>
+      <DropdownMenu.Root modal={false}>
         <DropdownMenu.Trigger
           className="icon-button row-menu"
           aria-label={`More actions for ${conversation.title}`}

@@ -12,7 +12,7 @@ export interface SettingsStore {
 }
 
 export function createSettingsStore(client: ElmwoodClient): StoreApi<SettingsStore> {
-  return createStore<SettingsStore>()((set) => ({
+  return createStore<SettingsStore>()((set, get) => ({
     settings: null,
     error: null,
     async refresh() {
@@ -23,10 +23,16 @@ export function createSettingsStore(client: ElmwoodClient): StoreApi<SettingsSto
       }
     },
     async update(patch) {
+      // Shown at once (a radio button must not spring back while the engine saves), then replaced
+      // by what the engine kept, or put back if it refused.
+      const before = get().settings;
+      if (before) {
+        set({ settings: { ...before, ...patch, sampling: { ...before.sampling, ...patch.sampling } } });
+      }
       try {
         set({ settings: await client.settings.update(patch), error: null });
       } catch (error) {
-        set({ error: asErrorInfo(error) });
+        set({ settings: before, error: asErrorInfo(error) });
       }
     },
   }));

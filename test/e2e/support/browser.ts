@@ -35,6 +35,14 @@ export async function openBrowser(options: { colorScheme?: "light" | "dark" } = 
       "--no-first-run",
     ],
   });
+  // A blocked style or script says where it came from, so a CSP problem can be traced to its source.
+  await context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (event) => {
+      console.error(
+        `CSP blocked ${event.violatedDirective} at ${event.sourceFile}:${event.lineNumber}:${event.columnNumber} (${event.sample})`,
+      );
+    });
+  });
   const page = context.pages()[0] ?? (await context.newPage());
   const problems: string[] = [];
   page.on("console", (message) => {

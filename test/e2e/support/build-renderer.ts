@@ -4,7 +4,9 @@
  * the renderer is built.
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
+import { mkdir, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 
 const root = resolve(import.meta.dirname, "../../..");
 export const RENDERER_OUT = join(root, "out/renderer");
@@ -29,10 +31,52 @@ export function rendererIsFresh(): boolean {
   return statSync(index).mtimeMs >= sources;
 }
 
+/** Test files run in parallel workers: one builds while the others wait for it. */
+const LOCK = join(root, "out/.renderer-build.lock");
+const STALE_LOCK_MS = 180_000;
+
+async function takeLock(): Promise<boolean> {
+  await mkdir(join(root, "out"), { recursive: true });
+  try {
+    await mkdir(LOCK);
+    return true;
+  } catch {
+    const age = Date.now() - (await stat(LOCK).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
+    // A builder that died left its lock behind.
+    if (age > STALE_LOCK_MS) await rm(LOCK, { recursive: true, force: true });
+    return false;
+  }
+}
+
 export async function ensureRendererBuilt(): Promise<void> {
-  if (rendererIsFresh()) return;
+  while (!rendererIsFresh()) {
+    if (!(await takeLock())) {
+      await sleep(250);
+      continue;
+    }
+    try {
+      if (!rendererIsFresh()) await buildRenderer();
+    } finally {
+      await rm(LOCK, { recursive: true, force: true });
+    }
+  }
+}
+
+async function buildRenderer(): Promise<void> {
   const { build } = await import("vite");
+  // The test runner sets NODE_ENV=test, which would give React's development build.
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = "production";
+  try {
+    await buildWith(build);
+  } finally {
+    process.env.NODE_ENV = nodeEnv;
+  }
+}
+
+async function buildWith(build: typeof import("vite").build): Promise<void> {
   await build({
+    mode: "production",
     configFile: false,
     root: join(root, "renderer"),
     base: "./",

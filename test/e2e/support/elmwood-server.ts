@@ -51,3 +51,18 @@ export async function checkpointFiles(dir: string, seed: number): Promise<Record
 export async function startHub(repos: FakeRepo[]): Promise<FakeHub> {
   return FakeHub.start(repos);
 }
+
+/** Imports a fresh random checkpoint through the contract and waits until it is installed. */
+export async function importModel(elmwood: Elmwood, checkpointDir: string, name: string): Promise<void> {
+  await writeRandomCheckpoint(checkpointDir, { ...SMALL_OPENELM, seed: 11 });
+  const finished = new Promise<void>((resolve, reject) => {
+    const off = elmwood.service.on("models.progress", ({ progress }) => {
+      if (progress.type === "finished") resolve();
+      else if (progress.type === "failed") reject(new Error(progress.error.message));
+      else return;
+      off();
+    });
+  });
+  await elmwood.service.call("models.import", { path: checkpointDir, name, precision: "fp32" });
+  await finished;
+}

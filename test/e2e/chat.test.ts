@@ -1,0 +1,121 @@
+/**
+ * The chat as a person uses it, in Debian's Chromium against Elmwood in browser mode with a small
+ * random model: streaming, stop, regenerate, edit and branch, and a restart.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { browserMissing } from "./support/available.ts";
+import { type Browser, openBrowser } from "./support/browser.ts";
+import { ensureRendererBuilt } from "./support/build-renderer.ts";
+import {
+  questions,
+  recordStreaming,
+  replies,
+  replyFinished,
+  send,
+  streamedLengths,
+} from "./support/chat-page.ts";
+import { type Elmwood, importModel, startElmwood } from "./support/elmwood-server.ts";
+
+let root: string;
+let home: string;
+let elmwood: Elmwood;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (browserMissing) return;
+  await ensureRendererBuilt();
+  root = await mkdtemp(join(tmpdir(), "elmwood-e2e-chat-"));
+  home = join(root, "home");
+  elmwood = await startElmwood(home);
+  await importModel(elmwood, join(root, "checkpoint"), "tiny-instruct");
+  // Short replies keep the run quick; long enough to press Stop in the middle of one.
+  const { sampling } = await elmwood.service.call("settings.get", {});
+  await elmwood.service.call("settings.update", { sampling: { ...sampling, maxTokens: 96 } });
+  browser = await openBrowser();
+  await browser.page.goto(elmwood.url);
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await elmwood?.stop();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+describe.skipIf(browserMissing)("chat in the browser", () => {
+  it("streams the reply to a sent message token by token", async () => {
+    const { page } = browser;
+    await page.getByRole("textbox", { name: "Message" }).waitFor();
+    await recordStreaming(page);
+    await send(page, "Hello there");
+    await replyFinished(page);
+    const lengths = await streamedLengths(page);
+    // The reply grew on screen in several steps before it was saved.
+    expect(lengths.filter((n) => n > 0).length).toBeGreaterThanOrEqual(3);
+    expect(await replies(page).count()).toBe(1);
+    await expect.poll(() => page.getByRole("button", { name: /More actions for/ }).count()).toBe(1);
+    await browser.screenshot("chat");
+  });
+
+  it("stops the reply with Escape and keeps what was written", async () => {
+    const { page } = browser;
+    await send(page, "Tell me a long story");
+    await page.locator('[data-testid="live-stats"]', { hasText: /^[1-9]\d* tokens/ }).waitFor();
+    await page.getByRole("textbox", { name: "Message" }).press("Escape");
+    await replyFinished(page);
+    await expect.poll(() => replies(page).last().textContent()).toContain("stopped");
+  });
+
+  it("regenerates a reply and keeps the old one one arrow away", async () => {
+    const { page } = browser;
+    const last = replies(page).last();
+    const before = await last.locator(".bubble").textContent();
+    await last.hover();
+    await last.getByRole("button", { name: "Regenerate reply" }).click();
+    await replyFinished(page);
+    const versions = replies(page).last().getByRole("group", { name: "Versions" });
+    await expect.poll(() => versions.textContent()).toContain("2/2");
+    await versions.getByRole("button", { name: "Previous version" }).click();
+    await expect.poll(() => replies(page).last().locator(".bubble").textContent()).toBe(before);
+    await expect
+      .poll(() => replies(page).last().getByRole("group", { name: "Versions" }).textContent())
+      .toContain("1/2");
+  });
+
+  it("edits an earlier message into a new branch and can go back to the old one", async () => {
+    const { page } = browser;
+    expect(await questions(page).count()).toBe(2);
+    const first = questions(page).first();
+    await first.hover();
+    await first.getByRole("button", { name: "Edit message" }).click();
+    await page.getByRole("textbox", { name: "Edit message" }).fill("Hello again, edited");
+    await page.getByRole("button", { name: "Save and send" }).click();
+    await replyFinished(page);
+    // The new branch has the edited question and one reply; the second exchange stayed behind.
+    await expect.poll(() => questions(page).count()).toBe(1);
+    await expect.poll(() => questions(page).first().textContent()).toContain("Hello again, edited");
+    const versions = questions(page).first().getByRole("group", { name: "Versions" });
+    await expect.poll(() => versions.textContent()).toContain("2/2");
+    await browser.screenshot("chat-branch");
+    await versions.getByRole("button", { name: "Previous version" }).click();
+    await expect.poll(() => questions(page).count()).toBe(2);
+    await expect.poll(() => questions(page).first().textContent()).toContain("Hello there");
+  });
+
+  it("finds the conversation again after the server restarts", async () => {
+    const { page } = browser;
+    const title = (await page.getByRole("heading", { level: 1 }).textContent()) ?? "";
+    await elmwood.stop();
+    elmwood = await startElmwood(home);
+    await page.goto(elmwood.url);
+    await page.getByRole("button", { name: title, exact: true }).click();
+    await expect.poll(() => questions(page).count()).toBe(2);
+    await expect.poll(() => questions(page).first().textContent()).toContain("Hello there");
+  });
+
+  it("ran without errors in the page", () => {
+    expect(browser.problems).toEqual([]);
+  });
+});

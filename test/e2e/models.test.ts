@@ -1,0 +1,96 @@
+/**
+ * First run in Debian's Chromium: the welcome screen downloads the recommended model from a fake hub
+ * with a progress bar, pauses and resumes it, and lands in the chat; then every main screen, light
+ * and dark, is photographed for a person to look at.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { FakeHub } from "../support/fake-hub.ts";
+import { browserMissing } from "./support/available.ts";
+import { type Browser, openBrowser } from "./support/browser.ts";
+import { ensureRendererBuilt } from "./support/build-renderer.ts";
+import { checkpointFiles, type Elmwood, startElmwood, startHub } from "./support/elmwood-server.ts";
+
+let root: string;
+let hub: FakeHub;
+let elmwood: Elmwood;
+let browser: Browser;
+let repo: string;
+
+beforeAll(async () => {
+  if (browserMissing) return;
+  await ensureRendererBuilt();
+  root = await mkdtemp(join(tmpdir(), "elmwood-e2e-models-"));
+  hub = await startHub([]);
+  elmwood = await startElmwood(join(root, "home"), { hubUrl: hub.url });
+  // The welcome screen offers whichever model the catalog recommends for this machine.
+  const catalog = await elmwood.service.call("models.catalog", {});
+  repo = catalog.entries.find((entry) => entry.slug === catalog.recommended)?.repoId ?? "";
+  hub.setRepo({ id: repo, files: await checkpointFiles(join(root, "checkpoint"), 3) });
+  // The first download of the weights sends a little and then nothing: it is still running when paused.
+  hub.fault(`${repo}/model.safetensors`, { kind: "stall", afterBytes: 64 * 1024 });
+  browser = await openBrowser();
+  await browser.page.goto(elmwood.url);
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await elmwood?.stop();
+  await hub?.close();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+describe.skipIf(browserMissing)("first run", () => {
+  it("recommends a model and downloads it with one button, showing progress", async () => {
+    const { page } = browser;
+    const name = repo.split("/")[1];
+    await page.getByRole("heading", { name: "Welcome to Elmwood" }).waitFor();
+    await browser.screenshot("welcome");
+    await page.getByRole("button", { name: new RegExp(`^Download ${name}`) }).click();
+    const bar = page.getByRole("progressbar", { name: `Downloading ${name}` });
+    await bar.waitFor();
+    await expect.poll(() => page.locator(".progress-text").first().textContent()).toMatch(/ of /);
+    await browser.screenshot("welcome-downloading");
+  });
+
+  it("pauses the download, keeping what arrived, and resumes it to the end", async () => {
+    const { page } = browser;
+    await page.getByRole("button", { name: "Pause" }).click();
+    await page.getByRole("button", { name: "Resume" }).waitFor();
+    await expect.poll(() => page.locator(".progress-text").first().textContent()).toMatch(/^Paused at/);
+    await page.getByRole("button", { name: "Resume" }).click();
+    // Installed: the welcome screen gives way to the chat.
+    await page.getByRole("textbox", { name: "Message" }).waitFor({ timeout: 120_000 });
+    const models = await elmwood.service.call("models.list", {});
+    expect(models.models.map((m) => m.source.repoId)).toEqual([repo]);
+  });
+
+  it("shows the installed model as the default on the Models page, with its provider", async () => {
+    const { page } = browser;
+    await page.getByRole("button", { name: "Models", exact: true }).click();
+    await page.getByText("Default", { exact: true }).waitFor();
+    await browser.screenshot("models");
+  });
+
+  it("draws every main screen in the dark theme too", async () => {
+    const { page } = browser;
+    await page.getByRole("button", { name: "Settings", exact: true }).click();
+    await page.getByRole("radio", { name: "Dark" }).check();
+    await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe("dark");
+    await browser.screenshot("settings-dark");
+    for (const place of ["Documents", "Search", "Models", "Chat"]) {
+      await page.getByRole("button", { name: place, exact: true }).click();
+      await browser.screenshot(`${place.toLowerCase()}-dark`);
+    }
+    await page.getByRole("button", { name: "Conversation settings" }).click();
+    await page.getByRole("dialog", { name: "Conversation settings" }).waitFor();
+    await browser.screenshot("drawer-dark");
+    await page.keyboard.press("Escape");
+  });
+
+  it("ran without errors in the page", () => {
+    expect(browser.problems).toEqual([]);
+  });
+});
