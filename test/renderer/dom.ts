@@ -1,0 +1,62 @@
+/** Mounting views in happy-dom without a testing library: render inside act, type, press keys. */
+import { act, createElement, type ReactNode } from "react";
+import { createRoot, type Root } from "react-dom/client";
+import { createStores, type Stores, StoresProvider } from "../../renderer/stores/stores.tsx";
+import type { FakeApi } from "./fake-api.ts";
+
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+export interface Mounted {
+  container: HTMLElement;
+  stores: Stores;
+  unmount(): void;
+}
+
+export async function mount(api: FakeApi, view: ReactNode): Promise<Mounted> {
+  const container = document.createElement("div");
+  document.body.append(container);
+  const stores = createStores(api.client);
+  let root: Root | undefined;
+  await act(async () => {
+    root = createRoot(container);
+    root.render(createElement(StoresProvider, { stores }, view));
+  });
+  return {
+    container,
+    stores,
+    unmount() {
+      act(() => root?.unmount());
+      stores.dispose();
+      container.remove();
+    },
+  };
+}
+
+/** Sets a text field's value the way typing does, so React sees the change. */
+export async function type(field: HTMLTextAreaElement | HTMLInputElement, text: string): Promise<void> {
+  const prototype = Object.getPrototypeOf(field) as object;
+  const setter = Object.getOwnPropertyDescriptor(prototype, "value")?.set;
+  await act(async () => {
+    setter?.call(field, text);
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+}
+
+export async function press(target: Element, key: string, options: KeyboardEventInit = {}): Promise<void> {
+  await act(async () => {
+    target.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true, ...options }));
+  });
+}
+
+export async function click(target: Element): Promise<void> {
+  await act(async () => {
+    (target as HTMLElement).click();
+  });
+}
+
+/** The element with this accessible name given by aria-label. */
+export function byLabel<T extends Element = HTMLElement>(container: Element, label: string): T {
+  const found = container.querySelector(`[aria-label="${label}"]`);
+  if (!found) throw new Error(`nothing labelled "${label}"`);
+  return found as T;
+}

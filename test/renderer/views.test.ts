@@ -1,0 +1,116 @@
+// @vitest-environment happy-dom
+import { act, createElement } from "react";
+import { afterEach, describe, expect, it } from "vitest";
+import type { ChatStarted } from "../../engine/api/contract.ts";
+import { Composer } from "../../renderer/chat/Composer.tsx";
+import { Markdown } from "../../renderer/components/Markdown.tsx";
+import { byLabel, click, type Mounted, mount, press, type } from "./dom.ts";
+import { fakeApi, message } from "./fake-api.ts";
+
+let mounted: Mounted | undefined;
+afterEach(() => {
+  mounted?.unmount();
+  mounted = undefined;
+});
+
+function chatApi() {
+  const user = message({ id: "u1", role: "user", content: "Hi" });
+  const started: ChatStarted = {
+    requestId: "r1",
+    conversationId: "c1",
+    userMessage: user,
+    assistantMessageId: "a1",
+  };
+  return fakeApi({
+    "chat.send": () => started,
+    "chat.stop": () => ({ stopped: true }),
+    "conversations.get": () => {
+      throw { code: "NOT_FOUND", message: "gone" };
+    },
+  });
+}
+
+describe("the message box", () => {
+  it("is a textbox named Message with a button named Send", async () => {
+    mounted = await mount(chatApi(), createElement(Composer));
+    expect(byLabel(mounted.container, "Message").tagName).toBe("TEXTAREA");
+    expect(byLabel(mounted.container, "Send").tagName).toBe("BUTTON");
+  });
+
+  it("sends on Enter and clears itself", async () => {
+    const api = chatApi();
+    mounted = await mount(api, createElement(Composer));
+    const box = byLabel<HTMLTextAreaElement>(mounted.container, "Message");
+    await type(box, "Hi");
+    await press(box, "Enter");
+    expect(api.calls.filter((c) => c.name === "chat.send").map((c) => c.input)).toEqual([{ content: "Hi" }]);
+    expect(box.value).toBe("");
+  });
+
+  it("keeps Shift+Enter for a new line instead of sending", async () => {
+    const api = chatApi();
+    mounted = await mount(api, createElement(Composer));
+    const box = byLabel<HTMLTextAreaElement>(mounted.container, "Message");
+    await type(box, "line one");
+    await press(box, "Enter", { shiftKey: true });
+    expect(api.calls.some((c) => c.name === "chat.send")).toBe(false);
+  });
+
+  it("turns Send into Stop while the reply streams, and Escape stops it", async () => {
+    const api = chatApi();
+    mounted = await mount(api, createElement(Composer));
+    const box = byLabel<HTMLTextAreaElement>(mounted.container, "Message");
+    await type(box, "Hi");
+    await press(box, "Enter");
+    expect(byLabel(mounted.container, "Stop").tagName).toBe("BUTTON");
+    await press(box, "Escape");
+    expect(api.calls.filter((c) => c.name === "chat.stop").map((c) => c.input)).toEqual([
+      { requestId: "r1" },
+    ]);
+    await act(async () =>
+      api.emit("chat.done", {
+        requestId: "r1",
+        conversationId: "c1",
+        message: message({ id: "a1", role: "assistant", content: "Hel" }),
+      }),
+    );
+    expect(byLabel(mounted.container, "Send").tagName).toBe("BUTTON");
+  });
+
+  it("warns under the box when the oldest messages would no longer fit", async () => {
+    mounted = await mount(chatApi(), createElement(Composer));
+    const box = byLabel<HTMLTextAreaElement>(mounted.container, "Message");
+    // Alone, a message this long cannot fit beside a 512-token reply in 2048 tokens.
+    await type(box, "word ".repeat(1200));
+    expect(mounted.container.querySelector('[role="alert"]')?.textContent).toMatch(
+      /do not fit the 2048-token window/,
+    );
+  });
+});
+
+describe("replies as Markdown", () => {
+  it("highlights a fenced code block and offers to copy it", async () => {
+    mounted = await mount(
+      fakeApi({}),
+      createElement(Markdown, { text: "Try:\n\n```js\nconst answer = 42;\n```" }),
+    );
+    const block = mounted.container.querySelector("figure.code-block");
+    expect(block?.querySelector("figcaption")?.textContent).toContain("js");
+    expect(block?.querySelector(".hljs-keyword")?.textContent).toBe("const");
+    const copied: string[] = [];
+    Object.defineProperty(navigator, "clipboard", {
+      value: { writeText: async (t: string) => void copied.push(t) },
+      configurable: true,
+    });
+    await click(byLabel(mounted.container, "Copy code"));
+    expect(copied).toEqual(["const answer = 42;"]);
+  });
+
+  it("shows raw HTML in a reply as text, never as markup", async () => {
+    mounted = await mount(
+      fakeApi({}),
+      createElement(Markdown, { text: 'Hi <img src=x onerror="alert(1)"> there' }),
+    );
+    expect(mounted.container.querySelector("img")).toBeNull();
+  });
+});
