@@ -94,7 +94,9 @@ describe("browser mode transport", () => {
     let replaced = "";
     const history = {
       state: null,
-      replaceState: (_s: unknown, _t: string, url: string) => void (replaced = url),
+      replaceState: (_s: unknown, _t: string, url: string) => {
+        replaced = url;
+      },
     } as History;
     const location = { href: "http://127.0.0.1:4861/?token=abc&x=1#chat" } as Location;
     expect(takeToken(location, storage, history)).toBe("abc");
