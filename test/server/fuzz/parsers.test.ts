@@ -1,0 +1,195 @@
+/**
+ * Fuzzing of the parsers that read what others wrote: safetensors headers, config.json, the
+ * contract's validators and the API's request bodies. Each run is bounded and seeded; it reports how
+ * many inputs were tried, and fails on any input that crashes a parser or makes it hang.
+ */
+import { describe, expect, it } from "vitest";
+import { CALL_NAMES } from "../../../engine/api/contract.ts";
+import { validateCall } from "../../../engine/api/validate.ts";
+import {
+  numpyLinspace,
+  numpyRound2,
+  parseDerivedConfig,
+  parseOpenElmConfig,
+  configToJson,
+} from "../../../engine/openelm/config.ts";
+import { parseSafetensorsBytes } from "../../../engine/openelm/safetensors.ts";
+import { parseChatRequest, parseCompletionRequest } from "../../../engine/server/openai/requests.ts";
+import { fuzz, mutateBytes, mutateValue, pick, randomValue } from "./kit.ts";
+
+const RUNS = 3000;
+
+function safetensorsFile(header: unknown, dataBytes: number): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(8 + json.length + dataBytes);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  return out;
+}
+
+const HEADER = {
+  __metadata__: { format: "pt" },
+  "transformer.norm.weight": { dtype: "F32", shape: [4], data_offsets: [0, 16] },
+  "transformer.token_embeddings.weight": { dtype: "BF16", shape: [3, 4], data_offsets: [16, 40] },
+  "transformer.layers.0.attn_norm.weight": { dtype: "F16", shape: [4], data_offsets: [40, 48] },
+};
+
+const CONFIG_270M = {
+  model_type: "openelm",
+  num_transformer_layers: 16,
+  model_dim: 1280,
+  head_dim: 64,
+  num_gqa_groups: 4,
+  vocab_size: 32000,
+  max_context_length: 2048,
+  rope_freq_constant: 10000,
+  rope_max_length: 4096,
+  ffn_dim_divisor: 256,
+  ffn_multipliers: [0.5, 4.0],
+  qkv_multipliers: [0.5, 1.0],
+  share_input_output_layers: true,
+  normalize_qk_projections: true,
+  ffn_with_glu: true,
+  bos_token_id: 1,
+  eos_token_id: 2,
+};
+
+/** An object whose own toString or valueOf is not a function: String(value) throws a TypeError. */
+function breaksString(value: unknown, depth = 0): boolean {
+  if (typeof value !== "object" || value === null || depth > 30) return false;
+  for (const key of ["toString", "valueOf"]) {
+    if (Object.hasOwn(value, key) && typeof (value as Record<string, unknown>)[key] !== "function")
+      return true;
+  }
+  return Object.values(value).some((v) => breaksString(v, depth + 1));
+}
+
+describe("fuzzing the parsers we own", () => {
+  it("safetensors headers: damaged bytes and damaged JSON are refused, never crash", () => {
+    const valid = safetensorsFile(HEADER, 48);
+    expect(parseSafetensorsBytes(valid, "seed").tensors).toHaveLength(3);
+    const bytes = fuzz(
+      "safetensors bytes",
+      RUNS,
+      (rng) => mutateBytes(rng, valid),
+      (b) => parseSafetensorsBytes(b, "fuzz"),
+    );
+    const json = fuzz(
+      "safetensors header JSON",
+      RUNS,
+      (rng) => safetensorsFile(mutateValue(rng, HEADER), pick(rng, [0, 16, 48, 64])),
+      (b) => parseSafetensorsBytes(b, "fuzz"),
+      { seed: 2 },
+    );
+    expect(bytes.refused + json.refused).toBeGreaterThan(RUNS);
+  });
+
+  it("config.json in both published forms, and the converted model's manifest config", () => {
+    const parsed = parseOpenElmConfig(CONFIG_270M);
+    const listForm = {
+      ...CONFIG_270M,
+      num_query_heads: parsed.layers.map((l) => l.queryHeads),
+      num_kv_heads: parsed.layers.map((l) => l.kvHeads),
+      ffn_multipliers: numpyLinspace(0.5, 4.0, 16).map(numpyRound2),
+    };
+    expect(parseOpenElmConfig(listForm).layers).toEqual(parsed.layers);
+    fuzz(
+      "config.json",
+      RUNS,
+      (rng) => {
+        // Values that break String() are left to the known-bug test below, so the rest still runs.
+        for (;;) {
+          const config = mutateValue(rng, pick(rng, [CONFIG_270M, listForm]));
+          if (!breaksString(config)) return config;
+        }
+      },
+      (c) => parseOpenElmConfig(c),
+    );
+    const derived = configToJson(parsed);
+    fuzz(
+      "manifest config",
+      RUNS / 2,
+      (rng) => mutateValue(rng, derived),
+      (c) => parseDerivedConfig(c),
+      { seed: 3 },
+    );
+  });
+
+  // Found by the config fuzz above: describe() in engine/openelm/config.ts calls String() on any
+  // object, which throws a TypeError for JSON such as {"toString": []}. Flip to it() once fixed.
+  it.fails("config.json: a value whose toString is not a function is refused as an ElmwoodError (known bug)", () => {
+    const config = { ...CONFIG_270M, rope_freq_constant: { toString: [] } };
+    expect(() => parseOpenElmConfig(config)).toThrow(expect.objectContaining({ code: "CHECKPOINT" }));
+  });
+
+  it("the contract's validators, for every call", () => {
+    const seeds: Record<string, unknown> = {
+      "chat.send": {
+        content: "Hello",
+        settings: { systemPrompt: "Be brief.", sampling: { temperature: 0.7, maxTokens: 100 } },
+      },
+      "chat.stop": { requestId: "abc" },
+      "conversations.list": { limit: 10, offset: 0 },
+      "completions.create": {
+        messages: [{ role: "user", content: "hi" }],
+        sampling: { seed: 3 },
+        stop: ["\n"],
+      },
+      "models.pull": { repo: "apple/OpenELM-270M-Instruct", precision: "int4" },
+      "documents.search": { query: "birch", limit: 5, kinds: ["pdf"], folders: ["/tmp"] },
+      "documents.summarize": { text: "Some text.", style: "bullets" },
+      "settings.update": { theme: "dark", sampling: { topP: 0.9 } },
+    };
+    const report = fuzz(
+      "contract validators",
+      RUNS * 2,
+      (rng) => {
+        const name = pick(rng, CALL_NAMES);
+        const seed = seeds[name] ?? {};
+        return { name, input: rng() < 0.8 ? mutateValue(rng, seed) : randomValue(rng) };
+      },
+      ({ name, input }) => validateCall(name, input),
+      { seed: 4 },
+    );
+    expect(report.accepted).toBeGreaterThan(0);
+  });
+
+  it("the API's request bodies", () => {
+    const chat = {
+      model: "openelm-270m-instruct",
+      messages: [
+        { role: "system", content: "Be brief." },
+        { role: "user", content: [{ type: "text", text: "Hello" }] },
+      ],
+      max_tokens: 50,
+      temperature: 0.2,
+      top_p: 0.9,
+      stop: ["\n\n"],
+      seed: 42,
+      stream: true,
+      stream_options: { include_usage: true },
+    };
+    const completion = {
+      model: "openelm-270m",
+      prompt: "Once upon a time",
+      max_tokens: 16,
+      stop: "\n",
+      n: 1,
+      echo: false,
+    };
+    fuzz(
+      "chat request bodies",
+      RUNS,
+      (rng) => mutateValue(rng, chat),
+      (b) => parseChatRequest(b),
+      { seed: 5 },
+    );
+    fuzz(
+      "completion request bodies",
+      RUNS,
+      (rng) => mutateValue(rng, completion),
+      (b) => parseCompletionRequest(b),
+      { seed: 6 },
+    );
+  });
+});
