@@ -46,7 +46,7 @@ export function StatusBar() {
 
   return (
     <section className="status-bar" aria-label="Status">
-      <span className={`status-item model-state state-${status?.model.state ?? "unknown"}`}>
+      <span className={`status-item model-state model-${status?.model.state ?? "unknown"}`}>
         {statusError ? "Engine unreachable" : modelText(status?.model)}
       </span>
       {status?.model.provider ? (

@@ -2,7 +2,7 @@
  * The chat as a person uses it, in Debian's Chromium against Elmwood in browser mode with a small
  * random model: streaming, stop, regenerate, edit and branch, and a restart.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -113,6 +113,43 @@ describe.skipIf(browserMissing)("chat in the browser", () => {
     await page.getByRole("button", { name: title, exact: true }).click();
     await expect.poll(() => questions(page).count()).toBe(2);
     await expect.poll(() => questions(page).first().textContent()).toContain("Hello there");
+  });
+
+  it("starts a new chat from the keyboard with Ctrl+N, ready to type", async () => {
+    const { page } = browser;
+    await page.keyboard.press("Control+n");
+    await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent()).toBe("New chat");
+    await expect
+      .poll(() => page.evaluate(() => document.activeElement?.getAttribute("aria-label")))
+      .toBe("Message");
+  });
+
+  it("indexes a folder and finds its words as you type, highlighted", async () => {
+    const { page } = browser;
+    const notes = join(root, "notes");
+    await mkdir(notes);
+    await writeFile(join(notes, "trees.md"), "# Trees\n\nThe elm tree grows tall beside the river.\n");
+    await writeFile(join(notes, "boats.txt"), "A rowing boat is moored on the river bank.\n");
+    await page.getByRole("button", { name: "Documents", exact: true }).click();
+    await page.getByRole("textbox", { name: "Folder" }).fill(notes);
+    await page.getByRole("button", { name: "Add to search" }).click();
+    await page.getByText(/^Indexed: 2 files/).waitFor({ timeout: 60_000 });
+    await browser.screenshot("documents");
+    await page.getByRole("button", { name: "Search", exact: true }).click();
+    await page.getByRole("searchbox", { name: "Search documents" }).pressSequentially("river", { delay: 30 });
+    await expect.poll(() => page.locator(".search-hit").count()).toBe(2);
+    await expect.poll(() => page.locator(".search-hit mark").first().textContent()).toMatch(/^river$/i);
+    await browser.screenshot("search");
+  });
+
+  it("summarizes a file, showing its parts as they are read, and the summary when done", async () => {
+    const { page } = browser;
+    await page.getByRole("button", { name: "Documents", exact: true }).click();
+    await page.getByRole("textbox", { name: "File" }).fill(join(root, "notes", "trees.md"));
+    await page.getByRole("button", { name: "Summarize" }).click();
+    await page.getByRole("heading", { name: "Summary of trees.md" }).waitFor();
+    await page.getByRole("list", { name: "Parts of the document" }).waitFor({ timeout: 60_000 });
+    await browser.screenshot("summary");
   });
 
   it("ran without errors in the page", () => {
