@@ -25,7 +25,7 @@ const CHAT = {
 };
 const COMPLETION = { model: "fake-base", prompt: "a b c", max_tokens: 3, stop: ["\n"] };
 
-function body(rng: Rng, seed: unknown): Uint8Array | string {
+function body(rng: Rng, seed: unknown): Uint8Array<ArrayBuffer> | string {
   const roll = rng();
   if (roll < 0.4) return mutateBytes(rng, new TextEncoder().encode(JSON.stringify(seed)));
   if (roll < 0.9) return JSON.stringify(mutateValue(rng, seed)) ?? "";
@@ -35,7 +35,7 @@ function body(rng: Rng, seed: unknown): Uint8Array | string {
 function request(rng: Rng): {
   path: string;
   token: string;
-  body: Uint8Array | string;
+  body: Uint8Array<ArrayBuffer> | string;
   door: "openai" | "contract";
 } {
   const roll = rng();

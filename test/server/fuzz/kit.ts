@@ -163,7 +163,7 @@ export function mutateValue(rng: Rng, seed: unknown): unknown {
 }
 
 /** Byte-level damage: flips, overwrites, insertions, deletions, truncation, duplication. */
-export function mutateBytes(rng: Rng, seed: Uint8Array): Uint8Array {
+export function mutateBytes(rng: Rng, seed: Uint8Array): Uint8Array<ArrayBuffer> {
   let bytes = Uint8Array.from(seed);
   for (let n = 1 + int(rng, 4); n > 0; n--) {
     const at = bytes.length === 0 ? 0 : int(rng, bytes.length);
