@@ -206,7 +206,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   async function contract(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (!ui) throw new HttpProblem(404, "NOT_FOUND", "Browser mode is off on this server.");
-    if (!sameToken(uiTokenOf(req), ui.token)) {
+    // EventSource cannot send headers: where cookies are off, the stream may carry the token in its URL.
+    const fromQuery = url.pathname === "/api/events" ? url.searchParams.get("token") : null;
+    if (!sameToken(uiTokenOf(req) ?? fromQuery ?? undefined, ui.token)) {
       throw new HttpProblem(
         401,
         "BAD_INPUT",

@@ -1,4 +1,5 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -99,6 +100,23 @@ describe("who may talk to the server", () => {
     expect(page.status).toBe(200);
     expect(page.body).toContain("Elmwood page");
     expect(page.headers["content-security-policy"]).toContain("default-src 'self'");
+
+    // EventSource cannot set headers: the event stream also takes the token in its address.
+    const stream = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        { host: "127.0.0.1", port: fx.port, path: `/api/events?token=${fx.uiToken}`, agent: false },
+        (res) => {
+          resolve(res.statusCode ?? 0);
+          req.destroy();
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    expect(stream).toBe(200);
+    expect(
+      (await raw(fx.port, { path: `/api/call/status.get?token=${fx.uiToken}`, method: "POST" })).status,
+    ).toBe(401);
 
     const wrong = await raw(fx.port, { path: "/?token=guess" });
     expect(wrong.status).toBe(401);
