@@ -32,8 +32,8 @@ beforeAll(async () => {
   elmwood = await startElmwood(home);
   await importModel(elmwood, join(root, "checkpoint"), "tiny-instruct");
   // Short replies keep the run quick; long enough to press Stop in the middle of one.
-  const { sampling } = await elmwood.service.call("settings.get", {});
-  await elmwood.service.call("settings.update", { sampling: { ...sampling, maxTokens: 96 } });
+  const { sampling } = await elmwood.call("settings.get", {});
+  await elmwood.call("settings.update", { sampling: { ...sampling, maxTokens: 96 } });
   browser = await openBrowser();
   await browser.page.goto(elmwood.url);
 }, 300_000);

@@ -26,7 +26,7 @@ beforeAll(async () => {
   hub = await startHub([]);
   elmwood = await startElmwood(join(root, "home"), { hubUrl: hub.url });
   // The welcome screen offers whichever model the catalog recommends for this machine.
-  const catalog = await elmwood.service.call("models.catalog", {});
+  const catalog = await elmwood.call("models.catalog", {});
   repo = catalog.entries.find((entry) => entry.slug === catalog.recommended)?.repoId ?? "";
   hub.setRepo({ id: repo, files: await checkpointFiles(join(root, "checkpoint"), 3) });
   // The first download of the weights sends a little and then nothing: it is still running when paused.
@@ -63,7 +63,7 @@ describe.skipIf(browserMissing)("first run", () => {
     await page.getByRole("button", { name: "Resume" }).click();
     // Installed: the welcome screen gives way to the chat.
     await page.getByRole("textbox", { name: "Message" }).waitFor({ timeout: 120_000 });
-    const models = await elmwood.service.call("models.list", {});
+    const models = await elmwood.call("models.list", {});
     expect(models.models.map((m) => m.source.repoId)).toEqual([repo]);
   });
 

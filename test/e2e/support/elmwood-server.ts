@@ -1,42 +1,105 @@
 /**
- * Elmwood in browser mode for the end-to-end tests: the real engine service over a temp ELMWOOD_HOME,
- * behind the real loopback server, serving the built renderer. Stopping and starting again on the
- * same home is a restart as a person would see one.
+ * Elmwood in browser mode for the end-to-end tests: `elmwood serve` as its own process over a temp
+ * ELMWOOD_HOME, exactly as a person starts it. Stopping it (SIGTERM) and starting it again on the same
+ * home is a restart as a person would see one. Test setup talks to it through the same contract over
+ * HTTP that the page uses.
  */
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { elmwoodPaths } from "../../../engine/paths.ts";
-import { type RunningServer, startServer } from "../../../engine/server/server.ts";
-import { ElmwoodService } from "../../../engine/service.ts";
-import { HubClient } from "../../../models/hub-client.ts";
+import { join, resolve } from "node:path";
+import type { CallInput, CallName, CallOutput } from "../../../engine/api/contract.ts";
 import { FakeHub, type FakeRepo } from "../../support/fake-hub.ts";
 import { SMALL_OPENELM, writeRandomCheckpoint } from "../../support/random-checkpoint.ts";
-import { RENDERER_OUT } from "./build-renderer.ts";
+
+const ELMWOOD = resolve(import.meta.dirname, "../../../bin/elmwood.js");
 
 export interface Elmwood {
-  service: ElmwoodService;
-  server: RunningServer;
   /** The address with its token, as `elmwood serve` prints it. */
   url: string;
+  origin: string;
+  call<N extends CallName>(name: N, input: CallInput<N>): Promise<CallOutput<N>>;
   stop(): Promise<void>;
 }
 
-export async function startElmwood(home: string, options: { hubUrl?: string } = {}): Promise<Elmwood> {
-  const service = new ElmwoodService({
-    paths: elmwoodPaths(home),
-    ...(options.hubUrl ? { hubClient: new HubClient({ endpoint: options.hubUrl }) } : {}),
-    indexer: { watch: false },
+/** The JSON line `serve --json` prints once it listens, or why it did not start. */
+async function announced(child: ChildProcess): Promise<{ url: string; origin: string }> {
+  let stdout = "";
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
   });
-  const server = await startServer({ door: service, port: 0, ui: { rendererDir: RENDERER_OUT } });
+  return new Promise((resolvePromise, reject) => {
+    child.stdout?.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const line = stdout.split("\n").find((l) => l.startsWith("{"));
+      if (line) resolvePromise(JSON.parse(line) as { url: string; origin: string });
+    });
+    child.once("exit", (code) =>
+      reject(new Error(`elmwood serve exited with ${code}: ${stderr.slice(-2000)}`)),
+    );
+  });
+}
+
+export async function startElmwood(home: string, options: { hubUrl?: string } = {}): Promise<Elmwood> {
+  const child = spawn(process.execPath, [ELMWOOD, "serve", "--port", "0", "--json"], {
+    env: {
+      ...process.env,
+      ELMWOOD_HOME: home,
+      HF_ENDPOINT: options.hubUrl ?? "http://127.0.0.1:9",
+      HF_TOKEN: "",
+      NODE_ENV: "production",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const { url, origin } = await announced(child);
+  const token = new URL(url).searchParams.get("token") ?? "";
   return {
-    service,
-    server,
-    url: server.uiUrl ?? server.origin,
+    url,
+    origin,
+    async call(name, input) {
+      const response = await fetch(`${origin}/api/call/${name}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify(input),
+      });
+      const body = (await response.json()) as { ok?: boolean; value?: unknown };
+      if (!response.ok || body.ok !== true) throw new Error(`${name}: ${JSON.stringify(body)}`);
+      return body.value as CallOutput<typeof name>;
+    },
     async stop() {
-      await server.close();
-      await service.close();
+      if (child.exitCode !== null) return;
+      const exited = once(child, "exit");
+      child.kill("SIGTERM");
+      await exited;
     },
   };
+}
+
+/** Waits until `check` holds, asking again every `everyMs`; fails with `what` after `timeoutMs`. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 120_000,
+  everyMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Imports a fresh random checkpoint through the contract and waits until it is installed. */
+export async function importModel(elmwood: Elmwood, checkpointDir: string, name: string): Promise<void> {
+  await writeRandomCheckpoint(checkpointDir, { ...SMALL_OPENELM, seed: 11 });
+  await elmwood.call("models.import", { path: checkpointDir, name, precision: "fp32" });
+  await eventually(`the import of ${name}`, async () => {
+    const { models } = await elmwood.call("models.list", {});
+    return models.some((m) => m.name === name) ? true : undefined;
+  });
 }
 
 /** A small random OpenELM checkpoint in the Hugging Face layout, as files for the fake hub. */
@@ -50,19 +113,4 @@ export async function checkpointFiles(dir: string, seed: number): Promise<Record
 
 export async function startHub(repos: FakeRepo[]): Promise<FakeHub> {
   return FakeHub.start(repos);
-}
-
-/** Imports a fresh random checkpoint through the contract and waits until it is installed. */
-export async function importModel(elmwood: Elmwood, checkpointDir: string, name: string): Promise<void> {
-  await writeRandomCheckpoint(checkpointDir, { ...SMALL_OPENELM, seed: 11 });
-  const finished = new Promise<void>((resolve, reject) => {
-    const off = elmwood.service.on("models.progress", ({ progress }) => {
-      if (progress.type === "finished") resolve();
-      else if (progress.type === "failed") reject(new Error(progress.error.message));
-      else return;
-      off();
-    });
-  });
-  await elmwood.service.call("models.import", { path: checkpointDir, name, precision: "fp32" });
-  await finished;
 }
