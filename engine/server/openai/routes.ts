@@ -124,7 +124,10 @@ async function generate(
     sse.end();
   } catch (error) {
     if (controller.signal.aborted && !deps.shutdown.aborted) return;
-    const failure = openAiFailure(asModelNotFound(error, parsed), deps.gate.retryAfterSeconds());
+    const reason = deps.shutdown.aborted
+      ? new HttpProblem(503, "CANCELLED", "Elmwood is shutting down.", "Start it again, then retry.")
+      : asModelNotFound(error, parsed);
+    const failure = openAiFailure(reason, deps.gate.retryAfterSeconds());
     if (stream) {
       // Mid-stream the status is spent; OpenAI's clients raise an `error` event as an exception.
       stream.send(JSON.stringify(failure.body));
