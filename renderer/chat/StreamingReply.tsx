@@ -1,17 +1,21 @@
 /** The reply being written: its text so far, a caret while waiting, the speed as it goes. */
 import { formatSpeed } from "../lib/format.ts";
 import { Markdown } from "../components/Markdown.tsx";
+import { useStatus } from "../stores/stores.tsx";
 import { BranchSwitcher } from "./BranchSwitcher.tsx";
 import { liveTokensPerSecond, type Streaming } from "./chat-reducer.ts";
 
 export function StreamingReply({ streaming }: { streaming: Streaming }) {
   const speed = liveTokensPerSecond(streaming);
+  const loadingModel = useStatus((s) => (s.status?.model.state === "loading" ? s.status.model.name : null));
   const waiting = streaming.text.length === 0;
   return (
     <article className="message assistant streaming" aria-label="Elmwood is replying" aria-busy="true">
       <div className="bubble">
         {waiting ? (
-          <p className="thinking">{streaming.stopping ? "Stopping…" : "Thinking…"}</p>
+          <p className="thinking">
+            {streaming.stopping ? "Stopping…" : loadingModel ? `Loading ${loadingModel}…` : "Thinking…"}
+          </p>
         ) : (
           <Markdown text={streaming.text} />
         )}

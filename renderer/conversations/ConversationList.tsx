@@ -19,8 +19,16 @@ function ConversationRow({
   onDelete(): void;
 }) {
   const { chat, ui } = useStores();
+  const [menuOpen, setMenuOpen] = useState(false);
   return (
-    <li className={`conversation${current ? " current" : ""}`}>
+    <li
+      className={`conversation${current ? " current" : ""}`}
+      onContextMenu={(event) => {
+        // Right-click opens the same menu as the "…" button.
+        event.preventDefault();
+        setMenuOpen(true);
+      }}
+    >
       <button
         type="button"
         className="conversation-open"
@@ -32,7 +40,7 @@ function ConversationRow({
       >
         {conversation.title || "Untitled"}
       </button>
-      <DropdownMenu.Root modal={false}>
+      <DropdownMenu.Root modal={false} open={menuOpen} onOpenChange={setMenuOpen}>
         <DropdownMenu.Trigger
           className="icon-button row-menu"
           aria-label={`More actions for ${conversation.title}`}

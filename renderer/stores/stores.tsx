@@ -46,6 +46,15 @@ export function createStores(client: ElmwoodClient, extras: DesktopExtras = {}):
   const status = createStatusStore(client);
   const documents = createDocumentsStore(client);
   const search = createSearchStore(client);
+  const toasts = createToastStore();
+  // A model that finishes installing says so, wherever the person is in the app.
+  const stopAnnouncing = models.subscribe((state, previous) => {
+    for (const job of Object.values(state.jobs)) {
+      if (job.phase === "finished" && previous.jobs[job.jobId]?.phase !== "finished") {
+        toasts.getState().show({ title: `${job.model?.name ?? "The model"} is installed`, tone: "info" });
+      }
+    }
+  });
   return {
     client,
     extras,
@@ -57,8 +66,9 @@ export function createStores(client: ElmwoodClient, extras: DesktopExtras = {}):
     documents,
     search,
     ui: createUiStore(),
-    toasts: createToastStore(),
+    toasts,
     dispose() {
+      stopAnnouncing();
       for (const store of [chat, models, status, documents, search]) store.dispose();
     },
   };

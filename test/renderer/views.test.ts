@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ChatStarted } from "../../engine/api/contract.ts";
 import { Composer } from "../../renderer/chat/Composer.tsx";
 import { Markdown } from "../../renderer/components/Markdown.tsx";
-import { byLabel, click, type Mounted, mount, press, type } from "./dom.ts";
+import { byLabel, click, type Mounted, mount, press, type } from "./dom.tsx";
 import { fakeApi, message } from "./fake-api.ts";
 
 let mounted: Mounted | undefined;

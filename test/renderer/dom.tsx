@@ -1,5 +1,5 @@
 /** Mounting views in happy-dom without a testing library: render inside act, type, press keys. */
-import { act, createElement, type ReactNode } from "react";
+import { act, type ReactNode } from "react";
 import { createRoot, type Root } from "react-dom/client";
 import { createStores, type Stores, StoresProvider } from "../../renderer/stores/stores.tsx";
 import type { FakeApi } from "./fake-api.ts";
@@ -19,7 +19,7 @@ export async function mount(api: FakeApi, view: ReactNode): Promise<Mounted> {
   let root: Root | undefined;
   await act(async () => {
     root = createRoot(container);
-    root.render(createElement(StoresProvider, { stores }, view));
+    root.render(<StoresProvider stores={stores}>{view}</StoresProvider>);
   });
   return {
     container,
