@@ -51,6 +51,8 @@ export class FakeEngine implements EngineDoor {
   private release: (() => void) | undefined;
   /** Replies to these calls fail with this error. */
   failures = new Map<CallName, ElmwoodError>();
+  /** Set: the next generation fails with this after its second token. */
+  failMidway: ElmwoodError | undefined;
   /** Waiting requests beyond this are refused with BUSY (as the model host does). */
   maxQueue = 64;
   started: string[] = [];
@@ -185,6 +187,12 @@ export class FakeEngine implements EngineDoor {
       text = next;
       count++;
       this.emit("completion.token", { requestId: job.requestId, delta: word });
+      if (count === 2 && this.failMidway) {
+        const error = this.failMidway;
+        this.failMidway = undefined;
+        this.emit("completion.error", { requestId: job.requestId, error: toErrorInfo(error) });
+        return;
+      }
     }
     this.emit("completion.done", {
       requestId: job.requestId,

@@ -1,6 +1,7 @@
 import { request } from "node:http";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ElmwoodError } from "../../engine/errors.ts";
 import { fakeReply } from "./fake-engine.ts";
 import { bearer, type FakeServer, raw, startFakeServer } from "./helpers.ts";
 
@@ -91,6 +92,29 @@ describe("OpenAI-compatible API through the official client", () => {
     expect(finish).toBe("stop");
     expect(ids.size).toBe(1);
     expect(usage).toMatchObject({ completion_tokens: 7 });
+  });
+
+  it("reports a failure after the stream began as an error event the client raises", async () => {
+    fx.engine.failMidway = new ElmwoodError(
+      "INTERNAL",
+      "The model stopped unexpectedly.",
+      "Load the model again.",
+    );
+    const stream = await client.chat.completions.create({
+      model: "fake-base",
+      messages: [{ role: "user", content: "one two three four five" }],
+      stream: true,
+    });
+    let text = "";
+    const error = await (async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect((error as Error).message).toContain("The model stopped unexpectedly.");
+    expect(text).toBe(fakeReply("one two three four five", 2).join(""));
   });
 
   it("answers legacy completions, streamed and not, honouring stop and the default of 16 tokens", async () => {
