@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FakeHub } from "../support/fake-hub.ts";
 import { browserMissing } from "./support/available.ts";
 import { type Browser, openBrowser } from "./support/browser.ts";
+import { unnamedControls } from "./support/accessibility.ts";
 import { ensureRendererBuilt } from "./support/build-renderer.ts";
 import { checkpointFiles, type Elmwood, startElmwood, startHub } from "./support/elmwood-server.ts";
 
@@ -72,6 +73,16 @@ describe.skipIf(browserMissing)("first run", () => {
     await page.getByRole("button", { name: "Models", exact: true }).click();
     await page.getByText("Default", { exact: true }).waitFor();
     await browser.screenshot("models");
+  });
+
+  it("names every control on every main screen for screen readers", async () => {
+    const { page } = browser;
+    const unnamed: string[] = [];
+    for (const place of ["Chat", "Documents", "Search", "Models", "Settings"]) {
+      await page.getByRole("button", { name: place, exact: true }).click();
+      unnamed.push(...(await unnamedControls(page)).map((line) => `${place}: ${line.trim()}`));
+    }
+    expect(unnamed).toEqual([]);
   });
 
   it("draws every main screen in the dark theme too", async () => {
