@@ -75,9 +75,10 @@ function fail(source: string, message: string, hint?: string): never {
 function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "a list";
-  return typeof value === "string"
-    ? `the string ${JSON.stringify(value)}`
-    : `${typeof value} ${String(value)}`;
+  if (typeof value === "string") return `the string ${JSON.stringify(value)}`;
+  // JSON objects can shadow toString; describe them by their JSON rather than trusting String().
+  if (typeof value === "object") return `an object ${JSON.stringify(value).slice(0, 60)}`;
+  return `${typeof value} ${String(value)}`;
 }
 
 class ConfigReader {
