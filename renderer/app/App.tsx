@@ -15,6 +15,7 @@ import { handleShortcut } from "./shortcuts.ts";
 import { Sidebar } from "./Sidebar.tsx";
 import { StatusBar } from "./StatusBar.tsx";
 import { Toasts } from "./Toasts.tsx";
+import { WindowDrop } from "./WindowDrop.tsx";
 
 function CurrentPlace() {
   const place = useUi((s) => s.place);
@@ -97,6 +98,7 @@ export function App({
           <StatusBar />
         </div>
         <Toasts />
+        <WindowDrop />
       </Toast.Provider>
     </Tooltip.Provider>
   );

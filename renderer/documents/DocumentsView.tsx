@@ -9,9 +9,7 @@ import { Markdown } from "../components/Markdown.tsx";
 import { ProgressBar } from "../components/ProgressBar.tsx";
 import { formatCount } from "../lib/format.ts";
 import { useDocuments, useStores } from "../stores/stores.tsx";
-
-/** Text files small enough to read in the page when the window cannot name the file's path. */
-const READABLE = /\.(txt|md|markdown|csv|json|log|html?|xml|[cm]?[jt]sx?|py|rs|go|java|c|cpp|h)$/i;
+import { readDropped } from "./read-dropped.ts";
 
 function folderState(folder: FolderStatus): string {
   switch (folder.state) {
@@ -93,16 +91,10 @@ export function DocumentsView() {
     event.preventDefault();
     setDragging(false);
     setDropProblem(null);
-    const file = event.dataTransfer.files[0];
-    if (!file) return;
-    const path = extras.pathForFile?.(file);
-    if (path) {
-      void documents.getState().summarize({ path });
-    } else if (READABLE.test(file.name) && file.size < 5_000_000) {
-      void documents.getState().summarize({ text: await file.text(), name: file.name });
-    } else {
-      setDropProblem(`${file.name} cannot be read from this page. Type its path below instead.`);
-    }
+    const dropped = await readDropped(event.dataTransfer, extras);
+    if (dropped?.kind === "unusable") setDropProblem(dropped.reason);
+    else if (dropped?.kind === "folder") void documents.getState().addFolder(dropped.path);
+    else if (dropped?.kind === "file") void documents.getState().summarize(dropped.source);
   };
   const summarizePath = (event: FormEvent) => {
     event.preventDefault();

@@ -152,6 +152,22 @@ describe.skipIf(browserMissing)("chat in the browser", () => {
     await browser.screenshot("summary");
   });
 
+  it("summarizes a text file dropped anywhere in the window", async () => {
+    const { page } = browser;
+    await page.getByRole("button", { name: "Chat", exact: true }).click();
+    const dataTransfer = await page.evaluateHandle(() => {
+      const transfer = new DataTransfer();
+      transfer.items.add(
+        new File(["Elms line the old canal. Herons fish there."], "canal.txt", { type: "text/plain" }),
+      );
+      return transfer;
+    });
+    await page.dispatchEvent("main", "dragenter", { dataTransfer });
+    await page.dispatchEvent("main", "drop", { dataTransfer });
+    await page.getByRole("heading", { name: "Summary of canal.txt" }).waitFor();
+    await page.getByRole("list", { name: "Parts of the document" }).waitFor({ timeout: 60_000 });
+  });
+
   it("ran without errors in the page", () => {
     expect(browser.problems).toEqual([]);
   });
