@@ -245,7 +245,11 @@ export class ElmwoodService implements ElmwoodApi {
     "completions.create": async (input) => {
       const model = await this.models.pick(input.model ?? this.models.loaded?.name ?? null);
       const sampling = { ...this.settings.get().sampling, ...input.sampling };
-      const prompt = model.template.render(input.messages, this.tokenizer);
+      // A raw prompt is continued as written (OpenAI's /v1/completions); messages get the template.
+      const raw = input.prompt !== undefined;
+      const prompt = raw
+        ? this.tokenizer.encode(input.prompt ?? "", { bos: true })
+        : model.template.render(input.messages ?? [], this.tokenizer);
       assertFits(measureContext(prompt.length, sampling.maxTokens, model.contextLength));
       const requestId = this.jobs.start("completion", async (signal, id) => {
         try {
@@ -255,7 +259,8 @@ export class ElmwoodService implements ElmwoodApi {
               prompt,
               maxNewTokens: sampling.maxTokens,
               sampling: toSamplingOptions(sampling),
-              stopStrings: [...model.template.stopStrings, ...(input.stop ?? [])],
+              stopStrings: [...(raw ? [] : model.template.stopStrings), ...(input.stop ?? [])],
+              ...(raw ? { continues: prompt } : {}),
             },
             {
               signal,

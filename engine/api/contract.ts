@@ -430,16 +430,25 @@ export const Status = z.object({
 // ---------------------------------------------------------------------------------------------------
 // Stateless completions (for the OpenAI-compatible API: nothing is saved)
 
-export const CompletionInput = z.strictObject({
-  /** Default: the loaded model, else the default model. */
-  model: ModelName.optional(),
-  messages: z
-    .array(z.strictObject({ role: Role, content: z.string().max(32_000) }))
-    .min(1)
-    .max(256),
-  sampling: SamplingPatch.optional(),
-  stop: z.array(z.string().min(1).max(64)).max(4).optional(),
-});
+export const CompletionInput = z
+  .strictObject({
+    /** Default: the loaded model, else the default model. */
+    model: ModelName.optional(),
+    /** A conversation, rendered with the model's chat template. */
+    messages: z
+      .array(z.strictObject({ role: Role, content: z.string().max(32_000) }))
+      .min(1)
+      .max(256)
+      .optional(),
+    /** Or plain text to continue as it is (after BOS), with no template: /v1/completions. */
+    prompt: z.string().min(1).max(32_000).optional(),
+    sampling: SamplingPatch.optional(),
+    stop: z.array(z.string().min(1).max(64)).max(4).optional(),
+  })
+  .refine((input) => (input.messages === undefined) !== (input.prompt === undefined), {
+    message: "give either messages or prompt, not both",
+    path: ["messages"],
+  });
 
 export const Usage = z.object({
   promptTokens: z.number().int(),

@@ -124,7 +124,8 @@ export class FakeEngine implements EngineDoor {
 
   private create(input: {
     model?: string;
-    messages: { role: string; content: string }[];
+    messages?: { role: string; content: string }[];
+    prompt?: string;
     sampling?: { maxTokens?: number };
     stop?: string[];
   }): { requestId: string; model: string } {
@@ -134,7 +135,7 @@ export class FakeEngine implements EngineDoor {
     }
     const requestId = `req${this.nextId++}`;
     this.createdIds.push(requestId);
-    const prompt = input.messages.map((m) => m.content).join(" ");
+    const prompt = input.prompt ?? (input.messages ?? []).map((m) => m.content).join(" ");
     const job: Job = {
       requestId,
       words: fakeReply(prompt, input.sampling?.maxTokens ?? 64),

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { toSamplingOptions } from "../../engine/chat/chat-engine.ts";
 import type { ElmwoodService } from "../../engine/service.ts";
+import { llamaTokenizer } from "../../engine/text/tokenizer.ts";
 import { MODEL, makeServiceFixture, nextEvent, replyTo, type ServiceFixture } from "./fixture.ts";
 
 /** Greedy, short replies: the random model rarely ends a reply itself. */
@@ -163,6 +165,30 @@ describe("the engine service with a model", () => {
     expect(result).toMatchObject({ requestId, finishReason: "length", usage: { completionTokens: 8 } });
     expect(tokens.join("")).toBe(result.text);
     expect((await service.call("conversations.list", {})).total).toBe(total);
+  });
+
+  it("completions.create with a raw prompt continues the text as written, with no chat template", async () => {
+    const prompt = "Once upon a time";
+    const done = nextEvent(service, "completion.done");
+    await service.call("completions.create", { prompt, sampling: SHORT });
+    const result = await done;
+    // The same request straight to the loaded model: BOS, the prompt's tokens, greedy.
+    const host = service.models.loaded?.host;
+    const { sampling } = await service.call("settings.get", {});
+    const direct = await host?.generate({
+      prompt: llamaTokenizer().encode(prompt, { bos: true }),
+      maxNewTokens: SHORT.maxTokens,
+      sampling: toSamplingOptions({ ...sampling, ...SHORT }),
+      continues: llamaTokenizer().encode(prompt, { bos: true }),
+    });
+    expect(result.usage.promptTokens).toBe(5);
+    expect(result.text).toBe(direct?.text);
+  });
+
+  it("completions.create refuses both messages and a prompt, naming the field", async () => {
+    await expect(
+      service.call("completions.create", { prompt: "x", messages: [{ role: "user", content: "y" }] }),
+    ).rejects.toMatchObject({ code: "BAD_INPUT" });
   });
 
   it("documents.summarize summarizes dropped text with the loaded model and reports each step", async () => {

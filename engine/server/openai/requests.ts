@@ -168,10 +168,10 @@ function stops(stop: string | string[] | null | undefined): string[] | undefined
 
 function finish(
   body: SamplingBody,
-  messages: CompletionInput["messages"],
+  text: Pick<CompletionInput, "messages" | "prompt">,
   maxTokens: number | undefined,
 ): ParsedRequest {
-  const input: CompletionInput = { messages, sampling: sampling(body, maxTokens) };
+  const input: CompletionInput = { ...text, sampling: sampling(body, maxTokens) };
   const model = modelName(body.model);
   if (model !== undefined) input.model = model;
   const stop = stops(body.stop);
@@ -196,17 +196,12 @@ export function parseChatRequest(body: unknown): ParsedRequest {
       param: "messages",
     });
   }
-  return finish(chat, messages, chat.max_completion_tokens ?? chat.max_tokens ?? undefined);
+  return finish(chat, { messages }, chat.max_completion_tokens ?? chat.max_tokens ?? undefined);
 }
 
 export function parseCompletionRequest(body: unknown): ParsedRequest {
   const completion = parse(CompletionBody, body);
   const prompt = typeof completion.prompt === "string" ? completion.prompt : completion.prompt[0];
-  // The contract has no raw-prompt form: a single user message is the prompt, and a base model's
-  // template renders it as plain text after <s>.
-  return finish(
-    completion,
-    [{ role: "user", content: prompt }],
-    completion.max_tokens ?? LEGACY_DEFAULT_MAX_TOKENS,
-  );
+  // Plain text continued as written, whatever the model's chat template.
+  return finish(completion, { prompt }, completion.max_tokens ?? LEGACY_DEFAULT_MAX_TOKENS);
 }
