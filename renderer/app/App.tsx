@@ -11,9 +11,9 @@ import { SearchView } from "../search/SearchView.tsx";
 import { SettingsView } from "../settings/SettingsView.tsx";
 import { useModels, useSettings, useStores, useUi } from "../stores/stores.tsx";
 import { WelcomeView } from "../welcome/WelcomeView.tsx";
-import { handleShortcut } from "./shortcuts.ts";
 import { Sidebar } from "./Sidebar.tsx";
 import { StatusBar } from "./StatusBar.tsx";
+import { handleShortcut } from "./shortcuts.ts";
 import { Toasts } from "./Toasts.tsx";
 import { WindowDrop } from "./WindowDrop.tsx";
 

@@ -1,6 +1,5 @@
 /** New chat, the conversations, and the places: Chat, Documents, Search, Models, Settings. Collapsible. */
 import type { ReactNode } from "react";
-import { ConversationList } from "../conversations/ConversationList.tsx";
 import { IconButton } from "../components/IconButton.tsx";
 import {
   ChatIcon,
@@ -11,8 +10,9 @@ import {
   SearchIcon,
   SidebarIcon,
 } from "../components/icons.tsx";
-import type { Place } from "../stores/ui-store.ts";
+import { ConversationList } from "../conversations/ConversationList.tsx";
 import { useStores, useUi } from "../stores/stores.tsx";
+import type { Place } from "../stores/ui-store.ts";
 
 const PLACES: { place: Place; label: string; icon: ReactNode }[] = [
   { place: "chat", label: "Chat", icon: <ChatIcon /> },

@@ -1,6 +1,7 @@
 /** The reply being written: its text so far, a caret while waiting, the speed as it goes. */
-import { formatSpeed } from "../lib/format.ts";
+
 import { Markdown } from "../components/Markdown.tsx";
+import { formatSpeed } from "../lib/format.ts";
 import { useStatus } from "../stores/stores.tsx";
 import { BranchSwitcher } from "./BranchSwitcher.tsx";
 import { liveTokensPerSecond, type Streaming } from "./chat-reducer.ts";

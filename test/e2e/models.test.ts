@@ -8,9 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FakeHub } from "../support/fake-hub.ts";
+import { unnamedControls } from "./support/accessibility.ts";
 import { browserMissing } from "./support/available.ts";
 import { type Browser, openBrowser } from "./support/browser.ts";
-import { unnamedControls } from "./support/accessibility.ts";
 import { ensureRendererBuilt } from "./support/build-renderer.ts";
 import { checkpointFiles, type Elmwood, startElmwood, startHub } from "./support/elmwood-server.ts";
 

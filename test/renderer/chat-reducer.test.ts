@@ -3,13 +3,13 @@ import type { ChatStarted } from "../../engine/api/contract.ts";
 import {
   branchPosition,
   type ChatView,
-  type Streaming,
   emptyChat,
   liveTokensPerSecond,
   replyDone,
   replyFailed,
   requestBegun,
   requestStarted,
+  type Streaming,
   tokenArrived,
 } from "../../renderer/chat/chat-reducer.ts";
 import { message } from "./fake-api.ts";
