@@ -63,7 +63,7 @@ function ConversationRow({
 }
 
 export function ConversationList() {
-  const { conversations: store, chat } = useStores();
+  const { conversations: store, chat, ui } = useStores();
   const conversations = useConversations((s) => s.conversations);
   const hits = useConversations((s) => s.hits);
   const loaded = useConversations((s) => s.loaded);
@@ -100,7 +100,10 @@ export function ConversationList() {
                 <button
                   type="button"
                   className="hit"
-                  onClick={() => void chat.getState().open(hit.conversationId)}
+                  onClick={() => {
+                    ui.getState().go("chat");
+                    void chat.getState().open(hit.conversationId);
+                  }}
                 >
                   <strong>{hit.title}</strong>
                   <span className="snippet">{hit.snippet}</span>
