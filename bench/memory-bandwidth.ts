@@ -3,10 +3,11 @@
  * buffer far larger than the caches, on the same number of threads as the model. Decode speed is then
  * read as a fraction of its limit: bytes of weights read per token / this bandwidth.
  */
-import * as ort from "onnxruntime-node";
+
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as ort from "onnxruntime-node";
 import { DataType, GraphBuilder } from "../engine/onnx/graph-builder.ts";
 
 export async function measureReadBandwidth(threads: number, megabytes = 512): Promise<number> {

@@ -11,8 +11,8 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import { convertCheckpoint } from "../engine/openelm/convert.ts";
-import { DATA_FILE } from "../engine/openelm/manifest.ts";
 import type { Precision } from "../engine/openelm/graph.ts";
+import { DATA_FILE } from "../engine/openelm/manifest.ts";
 import {
   defaultThreads,
   gpuCandidates,

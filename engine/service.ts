@@ -6,10 +6,20 @@
  */
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
+import { checkRepoId } from "../models/hub-client.ts";
 import {
-  CONTRACT_VERSION,
+  CATALOG,
+  type FreeSpaceProbe,
+  findCatalogEntry,
+  type HubClient,
+  ModelLibrary,
+  recommendedModel,
+} from "../models/index.ts";
+import {
+  type ApiStatus,
   type CallName,
   type CallOutput,
+  CONTRACT_VERSION,
   type ElmwoodApi,
   type EventName,
   type EventPayload,
@@ -29,25 +39,22 @@ import { summarizeSections } from "./documents/summarize.ts";
 import type { Section } from "./documents/types.ts";
 import { ElmwoodError, isElmwoodError } from "./errors.ts";
 import { type ElmwoodPaths, elmwoodPaths } from "./paths.ts";
-import { type Db, openDatabase } from "./store/database.ts";
-import { assertFits, measureContext } from "./text/context-budget.ts";
-import { llamaTokenizer } from "./text/tokenizer.ts";
 import { groundingHits } from "./service/ask-sources.ts";
 import { createCompletion } from "./service/completion.ts";
 import { type AnyListener, ContractEvents, type Listener } from "./service/events.ts";
 import { Jobs } from "./service/jobs.ts";
 import { ModelManager } from "./service/model-manager.ts";
 import { toCatalogItem, toDownloadInfo, toModelInfo } from "./service/wire.ts";
-import { SettingsStore } from "./settings/store.ts";
 import {
-  CATALOG,
-  type FreeSpaceProbe,
-  findCatalogEntry,
-  type HubClient,
-  ModelLibrary,
-  recommendedModel,
-} from "../models/index.ts";
-import { checkRepoId } from "../models/hub-client.ts";
+  loadApiSettings,
+  regenerateApiToken,
+  resolveApiToken,
+  updateApiSettings,
+} from "./settings/api-settings.ts";
+import { SettingsStore } from "./settings/store.ts";
+import { type Db, openDatabase } from "./store/database.ts";
+import { assertFits, measureContext } from "./text/context-budget.ts";
+import { llamaTokenizer } from "./text/tokenizer.ts";
 import "./documents/schema.ts";
 
 export interface ElmwoodServiceOptions {
@@ -79,6 +86,12 @@ export class ElmwoodService implements ElmwoodApi {
   private readonly tokenizer = llamaTokenizer();
   private indexer: DocumentIndexer | undefined;
   private statusQueued = false;
+  /** Whether the local API is listening, as the front door running it last reported. */
+  private apiRuntime: { running: boolean; baseUrl: string | null; error: string | null } = {
+    running: false,
+    baseUrl: null,
+    error: null,
+  };
   private closed = false;
 
   constructor(private readonly options: ElmwoodServiceOptions = {}) {
@@ -167,6 +180,38 @@ export class ElmwoodService implements ElmwoodApi {
       },
       home: this.paths.home,
     };
+  }
+
+  /**
+   * The front door that runs the local API (the desktop app, `elmwood serve`) reports whether it is
+   * listening, so Settings shows the truth rather than the wish.
+   */
+  async reportApi(runtime: {
+    running: boolean;
+    baseUrl: string | null;
+    error: string | null;
+  }): Promise<void> {
+    this.apiRuntime = runtime;
+    this.emit("api.changed", await this.apiStatus());
+  }
+
+  private async apiStatus(): Promise<ApiStatus> {
+    const stored = await loadApiSettings(this.paths);
+    const fromEnvironment = Boolean(process.env.ELMWOOD_API_TOKEN);
+    return {
+      ...stored,
+      token: await resolveApiToken(this.paths),
+      tokenFromEnvironment: fromEnvironment,
+      ...this.apiRuntime,
+    };
+  }
+
+  private async apiChanged(): Promise<ApiStatus> {
+    // The running server (if any) has the old settings until the door applies the new ones.
+    this.apiRuntime = { running: false, baseUrl: null, error: null };
+    const status = await this.apiStatus();
+    this.emit("api.changed", status);
+    return status;
   }
 
   private emit<E extends EventName>(event: E, payload: EventPayload<E>): void {
@@ -391,6 +436,23 @@ export class ElmwoodService implements ElmwoodApi {
       const settings = this.settings.update(input);
       this.queueStatus();
       return settings;
+    },
+
+    "api.get": () => this.apiStatus(),
+    "api.update": async (input) => {
+      await updateApiSettings(input, this.paths);
+      return this.apiChanged();
+    },
+    "api.regenerateToken": async () => {
+      if (process.env.ELMWOOD_API_TOKEN) {
+        throw new ElmwoodError(
+          "BAD_INPUT",
+          "The API token comes from ELMWOOD_API_TOKEN.",
+          "Unset it to let Elmwood keep and regenerate its own token.",
+        );
+      }
+      await regenerateApiToken(this.paths);
+      return this.apiChanged();
     },
 
     "documents.addFolder": async (input) => {

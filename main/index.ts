@@ -5,7 +5,9 @@
  */
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { BrowserWindow } from "electron";
-import { app, ipcMain, session } from "electron";
+import { app, dialog, ipcMain, session } from "electron";
+import { IPC_CHOOSE_FOLDER_CHANNEL } from "../engine/api/names.ts";
+import { ApiDoor } from "../engine/server/api-door.ts";
 import { ElmwoodService } from "../engine/service.ts";
 import { bindContract, type ContractService } from "./ipc.ts";
 import { installApplicationMenu } from "./menu.ts";
@@ -21,6 +23,19 @@ const preloadPath = fileURLToPath(new URL("../preload/index.cjs", import.meta.ur
 
 let mainWindow: BrowserWindow | null = null;
 let service: ElmwoodService | null = null;
+let apiDoor: ApiDoor | null = null;
+
+/** Only the app's own page in the app's own window: never a frame, never a page it navigated to. */
+function isTrusted(event: Electron.IpcMainInvokeEvent): boolean {
+  const frame = event.senderFrame;
+  return (
+    frame !== null &&
+    mainWindow !== null &&
+    event.sender === mainWindow.webContents &&
+    frame === event.sender.mainFrame &&
+    isAppUrl(frame.url, appUrl)
+  );
+}
 
 function startService(): void {
   let engine: ContractService;
@@ -35,20 +50,22 @@ function startService(): void {
     engine = { call: () => Promise.reject(error), onAny: () => () => undefined };
   }
   bindContract(ipcMain, engine, {
-    // Only the app's own page in the app's own window: never a frame, never a page it navigated to.
-    isTrusted: (event) => {
-      const frame = event.senderFrame;
-      return (
-        frame !== null &&
-        mainWindow !== null &&
-        event.sender === mainWindow.webContents &&
-        frame === event.sender.mainFrame &&
-        isAppUrl(frame.url, appUrl)
-      );
-    },
+    isTrusted,
     targets: () => (mainWindow ? [mainWindow.webContents] : []),
   });
+  ipcMain.handle(IPC_CHOOSE_FOLDER_CHANNEL, async (event) => {
+    if (!isTrusted(event) || !mainWindow) return null;
+    const { canceled, filePaths } = await dialog.showOpenDialog(mainWindow, {
+      properties: ["openDirectory"],
+    });
+    return canceled ? null : (filePaths[0] ?? null);
+  });
   service?.startIndexing();
+  // The OpenAI-compatible API follows its switch in Settings (off by default).
+  if (service) {
+    apiDoor = new ApiDoor(service);
+    apiDoor.start().catch((error: unknown) => console.error("Elmwood: the local API could not start", error));
+  }
 }
 
 function openMainWindow(): void {
@@ -80,8 +97,10 @@ if (!claimSingleInstance(() => mainWindow)) {
     if (!closing) return;
     service = null;
     event.preventDefault();
-    void closing
-      .close()
+    const door = apiDoor;
+    apiDoor = null;
+    void Promise.resolve(door?.close())
+      .then(() => closing.close())
       .catch((error: unknown) => console.error("Elmwood: closing the engine failed", error))
       .finally(() => app.quit());
   });

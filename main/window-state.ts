@@ -4,7 +4,7 @@
  * truncated or stale file (a monitor since unplugged) gives a sensible window, never a crash or a
  * window nobody can see.
  */
-import { readFileSync, renameSync, writeFileSync, mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { elmwoodPaths } from "../engine/paths.ts";
 

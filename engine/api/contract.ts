@@ -395,6 +395,27 @@ export const JobStarted = z.object({ jobId: Id });
 // ---------------------------------------------------------------------------------------------------
 // Settings and status
 
+/** The OpenAI-compatible local API: its stored settings and whether it is listening now. */
+export const ApiStatus = z.object({
+  enabled: z.boolean(),
+  port: z.number().int(),
+  allowRemote: z.boolean(),
+  /** The bearer token clients send; shown in Settings. */
+  token: z.string(),
+  /** ELMWOOD_API_TOKEN overrides the stored token while it is set. */
+  tokenFromEnvironment: z.boolean(),
+  running: z.boolean(),
+  /** e.g. http://127.0.0.1:4861/v1 while running. */
+  baseUrl: z.string().nullable(),
+  /** Why it is not running although enabled (port in use, ...). */
+  error: z.string().nullable(),
+});
+export const ApiPatch = z.strictObject({
+  enabled: z.boolean().optional(),
+  port: z.number().int().min(1024).max(65_535).optional(),
+  allowRemote: z.boolean().optional(),
+});
+
 export const Settings = z.object({
   provider: ProviderChoice,
   /** null: onnxruntime's default. */
@@ -568,6 +589,9 @@ export const calls = {
   "status.get": call(Empty, Status),
   "settings.get": call(Empty, Settings),
   "settings.update": call(SettingsPatch, Settings),
+  "api.get": call(Empty, ApiStatus),
+  "api.update": call(ApiPatch, ApiStatus),
+  "api.regenerateToken": call(Empty, ApiStatus),
 
   // Documents. Indexing reports documents.progress; summaries summary.progress; answers answer.progress.
   "documents.addFolder": call(z.strictObject({ path: FsPath }), FolderStatus),
@@ -680,6 +704,7 @@ export const events = {
     ]),
   }),
   "status.changed": Status,
+  "api.changed": ApiStatus,
 } as const satisfies Record<EventName, z.ZodType>;
 
 // ---------------------------------------------------------------------------------------------------
@@ -742,3 +767,5 @@ export type SettingsPatch = z.output<typeof SettingsPatch>;
 export type Status = z.output<typeof Status>;
 export type CompletionInput = z.output<typeof CompletionInput>;
 export type Usage = z.output<typeof Usage>;
+export type ApiStatus = z.output<typeof ApiStatus>;
+export type ApiPatch = z.output<typeof ApiPatch>;

@@ -31,6 +31,9 @@ export const CALL_NAMES = [
   "status.get",
   "settings.get",
   "settings.update",
+  "api.get",
+  "api.update",
+  "api.regenerateToken",
   "documents.addFolder",
   "documents.removeFolder",
   "documents.status",
@@ -52,6 +55,7 @@ export const EVENT_NAMES = [
   "summary.progress",
   "answer.progress",
   "status.changed",
+  "api.changed",
 ] as const;
 
 export type CallName = (typeof CALL_NAMES)[number];
@@ -67,6 +71,9 @@ export function isEventName(name: unknown): name is EventName {
 
 /** Electron IPC channels, derived here so main and the preload never spell them separately. */
 export const IPC_EVENT_CHANNEL = "elmwood:event";
+
+/** Desktop only: the system's folder picker (browser mode has no path to give). */
+export const IPC_CHOOSE_FOLDER_CHANNEL = "elmwood:choose-folder";
 
 export function ipcCallChannel(name: CallName): string {
   return `elmwood:call:${name}`;

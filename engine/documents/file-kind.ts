@@ -2,7 +2,7 @@
  * Decides from a file's name (and, for unknown names, its first bytes) whether Elmwood can read it and
  * how. Binary formats we cannot extract are skipped early, before any work is spent on them.
  */
-import { extname, basename } from "node:path";
+import { basename, extname } from "node:path";
 import { utf16ByNulPattern } from "./encoding.ts";
 import type { DocumentKind } from "./types.ts";
 

@@ -5,7 +5,7 @@
  */
 import { sep } from "node:path";
 import { ElmwoodError } from "../errors.ts";
-import { type Db, type Statement, migrate } from "../store/database.ts";
+import { type Db, migrate, type Statement } from "../store/database.ts";
 import "./schema.ts";
 import type { Chunk, DocumentKind } from "./types.ts";
 

@@ -11,18 +11,18 @@ import { type FSWatcher, watch } from "chokidar";
 import { ElmwoodError } from "../errors.ts";
 import type { Db } from "../store/database.ts";
 import {
+  belowRange,
   type FileRecord,
   type Folder,
   type FolderState,
   type FolderStatus,
   IndexStore,
-  belowRange,
 } from "./index-store.ts";
 import {
   DEFAULT_PREPARE_OPTIONS,
-  type PrepareOptions,
-  type Prepared,
   describeFileError,
+  type Prepared,
+  type PrepareOptions,
   skipWithoutReading,
 } from "./prepare.ts";
 import { type Preparer, workerPreparer } from "./prepare-pool.ts";

@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { type PrepareOptions, type PrepareRequest, type Prepared, prepareFile } from "./prepare.ts";
+import { type Prepared, type PrepareOptions, type PrepareRequest, prepareFile } from "./prepare.ts";
 import type { CountTokens } from "./types.ts";
 
 export interface Preparer {

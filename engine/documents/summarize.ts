@@ -5,7 +5,7 @@
  * call writes the summary in the chosen style and is streamed. Every part keeps the location it came
  * from, so the result can show which part of the document each piece of the summary rests on.
  */
-import { ElmwoodError, cancelled, throwIfAborted } from "../errors.ts";
+import { cancelled, ElmwoodError, throwIfAborted } from "../errors.ts";
 import { chunkSections } from "./chunker.ts";
 import type { ChatMessage, Completion } from "./completion.ts";
 import type { Chunk, CountTokens, Location, Section } from "./types.ts";

@@ -7,8 +7,9 @@
  * them (the next chat turn, a regenerate) and only computes the rest: rewinding is just lowering the
  * valid length, because attention reads positions up to seqlens_k only.
  */
-import * as ort from "onnxruntime-node";
+
 import { join } from "node:path";
+import * as ort from "onnxruntime-node";
 import { ElmwoodError, throwIfAborted } from "../errors.ts";
 import type { OpenElmConfig } from "../openelm/config.ts";
 import { type LoadedManifest, MODEL_FILE, readManifest } from "../openelm/manifest.ts";

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { hostname, networkInterfaces } from "node:os";
 import { ElmwoodError, isElmwoodError } from "../errors.ts";
+import { DEFAULT_PORT, newToken } from "../settings/api-settings.ts";
 import { AdmissionGate } from "./admission.ts";
 import { CompletionRouter } from "./completion-router.ts";
 import { handleCall, handleEvents, sendContractError } from "./contract-routes.ts";
@@ -17,9 +18,9 @@ import { HttpProblem, sendJson } from "./http-io.ts";
 import { openAiFailure } from "./openai/errors.ts";
 import { handleOpenAi } from "./openai/routes.ts";
 import { DEFAULT_RENDERER_DIR, sendPage, serveRenderer } from "./static-files.ts";
-import { bearerToken, cookieValue, newToken, sameToken } from "./tokens.ts";
+import { bearerToken, cookieValue, sameToken } from "./tokens.ts";
 
-export const DEFAULT_PORT = 4861;
+export { DEFAULT_PORT };
 
 export interface ServerLimits {
   /** Largest JSON body for a call or an API request. */

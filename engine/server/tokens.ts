@@ -3,32 +3,14 @@
  * Compared through fixed-length digests with timingSafeEqual, so neither a token's content nor its
  * length leaks through response timing.
  */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { ElmwoodError } from "../errors.ts";
-
-/** 192 random bits, URL-safe (it travels once in a URL in browser mode). */
-export function newToken(): string {
-  return randomBytes(24).toString("base64url");
-}
 
 export function sameToken(given: string | undefined, expected: string): boolean {
   if (given === undefined || given === "") return false;
   const a = createHash("sha256").update(given).digest();
   const b = createHash("sha256").update(expected).digest();
   return timingSafeEqual(a, b);
-}
-
-/** A token a person chose (ELMWOOD_API_TOKEN): long enough to resist guessing, safe in a header. */
-export function checkChosenToken(token: string, source: string): string {
-  if (!/^[\x21-\x7e]{16,256}$/.test(token)) {
-    throw new ElmwoodError(
-      "BAD_INPUT",
-      `${source} must be 16 to 256 visible ASCII characters without spaces.`,
-      "Choose a longer random token, or unset it to let Elmwood make one.",
-    );
-  }
-  return token;
 }
 
 /** "Authorization: Bearer <token>", the scheme in any case, as HTTP allows. */

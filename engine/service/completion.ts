@@ -3,9 +3,10 @@
  * rendered with the model's chat template, replies are greedy with OpenELM's repetition penalty, so
  * a summary or an answer is the same every time for the same document.
  */
+
+import type { ReplyGenerator } from "../chat/chat-engine.ts";
 import type { Completion } from "../documents/completion.ts";
 import { cancelled } from "../errors.ts";
-import type { ReplyGenerator } from "../chat/chat-engine.ts";
 import { GREEDY, type SamplingOptions } from "../runtime/sampler.ts";
 import type { ChatMessage, ChatTemplate } from "../text/chat-template.ts";
 import { llamaTokenizer, type Tokenizer } from "../text/tokenizer.ts";

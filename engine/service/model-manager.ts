@@ -4,13 +4,13 @@
  * say: the state, the provider actually running and why it was chosen, the last load's failure.
  */
 import { basename, join } from "node:path";
+import type { ModelLibrary, StoredModel } from "../../models/index.ts";
 import type { ErrorInfo, ModelStatus, ProviderChoice } from "../api/contract.ts";
 import { toErrorInfo } from "../api/validate.ts";
 import { cancelled, ElmwoodError } from "../errors.ts";
 import type { ElmwoodPaths } from "../paths.ts";
 import { ModelHost } from "../runtime/model-host.ts";
 import { type ChatTemplate, chatTemplateFor } from "../text/chat-template.ts";
-import type { ModelLibrary, StoredModel } from "../../models/index.ts";
 
 export interface ModelChoice {
   name: string;

@@ -1,11 +1,12 @@
 /** The library's records as the contract shows them (plain data a window or a socket can carry). */
-import type { CatalogItem, DownloadInfo, ModelInfo } from "../api/contract.ts";
+
 import {
   type CatalogEntry,
-  type DownloadInfo as LibraryDownload,
   estimate,
+  type DownloadInfo as LibraryDownload,
   type StoredModel,
 } from "../../models/index.ts";
+import type { CatalogItem, DownloadInfo, ModelInfo } from "../api/contract.ts";
 
 export function toModelInfo(model: StoredModel): ModelInfo {
   return {

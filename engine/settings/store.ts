@@ -3,7 +3,7 @@
  * setting added in a later version simply starts at its default. Every update is validated as a
  * whole against the contract before it is written.
  */
-import { type Settings as SettingsT, Settings, type SettingsPatch } from "../api/contract.ts";
+import { Settings, type SettingsPatch, type Settings as SettingsT } from "../api/contract.ts";
 import { ElmwoodError } from "../errors.ts";
 import { CHAT_DEFAULTS } from "../runtime/sampler.ts";
 import { type Db, registerMigrations } from "../store/database.ts";

@@ -4,8 +4,9 @@
  * keeping only two facts about what came before (has text started, which UTF-8 bytes are still unfinished)
  * gives exactly the text a full decode would, chunk by chunk.
  */
-import type { Tokenizer } from "./tokenizer.ts";
+
 import { pieceBytes, startsWithSpace } from "./pieces.ts";
+import type { Tokenizer } from "./tokenizer.ts";
 
 export interface IncrementalDecoderOptions {
   /**

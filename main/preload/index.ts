@@ -1,12 +1,19 @@
 /**
  * The renderer's only door to the app: window.elmwood = { version, call(name, input), on(event,
- * listener) }, exactly the contract (engine/api/contract.ts's ElmwoodApi). Channels come from the
+ * listener) }, exactly the contract (engine/api/contract.ts's ElmwoodApi), plus the two desktop-only
+ * helpers a browser page cannot have: the path of a dropped file and the system folder picker. Channels come from the
  * contract's list of names; nothing else of ipcRenderer reaches the page. A failed call rejects with
  * a plain { name: "ElmwoodError", code, message, hint } object, since the context bridge would strip
  * an Error's own fields.
  */
-import { contextBridge, type IpcRendererEvent, ipcRenderer } from "electron";
-import { IPC_EVENT_CHANNEL, ipcCallChannel, isCallName, isEventName } from "../../engine/api/names.ts";
+import { contextBridge, type IpcRendererEvent, ipcRenderer, webUtils } from "electron";
+import {
+  IPC_CHOOSE_FOLDER_CHANNEL,
+  IPC_EVENT_CHANNEL,
+  ipcCallChannel,
+  isCallName,
+  isEventName,
+} from "../../engine/api/names.ts";
 
 // Replaced at build time (electron.vite.config.ts): a sandboxed preload cannot read package.json.
 declare const __ELMWOOD_VERSION__: string;
@@ -57,4 +64,18 @@ function on(event: unknown, listener: unknown): () => void {
   };
 }
 
-contextBridge.exposeInMainWorld("elmwood", Object.freeze({ version: __ELMWOOD_VERSION__, call, on }));
+/** The path of a file or folder dropped on the window (sandboxed pages only see File objects). */
+function pathForFile(file: unknown): string {
+  return file instanceof File ? webUtils.getPathForFile(file) : "";
+}
+
+/** The system's folder picker; null when the person cancels. */
+async function chooseFolder(): Promise<string | null> {
+  const chosen = await ipcRenderer.invoke(IPC_CHOOSE_FOLDER_CHANNEL);
+  return typeof chosen === "string" ? chosen : null;
+}
+
+contextBridge.exposeInMainWorld(
+  "elmwood",
+  Object.freeze({ version: __ELMWOOD_VERSION__, call, on, pathForFile, chooseFolder }),
+);

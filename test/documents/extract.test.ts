@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { extractDocument } from "../../engine/documents/extract/index.ts";
 import { decodeText } from "../../engine/documents/encoding.ts";
+import { extractDocument } from "../../engine/documents/extract/index.ts";
 import { looksBinary } from "../../engine/documents/file-kind.ts";
 import { buildDocx, buildPdf } from "./fixtures.ts";
 

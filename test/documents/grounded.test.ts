@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
+import type { Completion } from "../../engine/documents/completion.ts";
 import {
-  NOT_FOUND_SENTENCE,
   askAboutResults,
   buildGroundedPrompt,
+  NOT_FOUND_SENTENCE,
   parseCitations,
 } from "../../engine/documents/grounded.ts";
-import type { Completion } from "../../engine/documents/completion.ts";
 import { fakeCompletion } from "./fake-completion.ts";
 
 const sources = [

@@ -1,6 +1,6 @@
 /** Shared set-up for the index tests: a database in a temp folder and an indexer over it. */
 import { join } from "node:path";
-import { type IndexEvent, DocumentIndexer, type IndexerOptions } from "../../engine/documents/indexer.ts";
+import { DocumentIndexer, type IndexEvent, type IndexerOptions } from "../../engine/documents/indexer.ts";
 import { DEFAULT_PREPARE_OPTIONS } from "../../engine/documents/prepare.ts";
 import { inlinePreparer } from "../../engine/documents/prepare-pool.ts";
 import { llamaTokenCounter } from "../../engine/documents/tokens.ts";

@@ -2,7 +2,7 @@ import { chmod, mkdir, rename, rm, symlink, unlink, writeFile } from "node:fs/pr
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_PREPARE_OPTIONS } from "../../engine/documents/prepare.ts";
-import { type Preparer, inlinePreparer, workerPreparer } from "../../engine/documents/prepare-pool.ts";
+import { inlinePreparer, type Preparer, workerPreparer } from "../../engine/documents/prepare-pool.ts";
 import { searchIndex } from "../../engine/documents/search.ts";
 import { llamaTokenCounter } from "../../engine/documents/tokens.ts";
 import { scalar } from "../../engine/store/database.ts";

@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PROMPT, relativeError } from "../support/engine-fixtures.ts";
 import { SMALL_OPENELM, writeRandomCheckpoint } from "../support/random-checkpoint.ts";
 import { ReferenceModel } from "../support/reference.ts";
-import { PROMPT, relativeError } from "../support/engine-fixtures.ts";
 
 const run = promisify(execFile);
 let root: string;

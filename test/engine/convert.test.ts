@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ConversionProgress, convertCheckpoint, readManifest } from "../../engine/openelm/convert.ts";
 import { ModelSession } from "../../engine/runtime/model-session.ts";
+import { PROMPT, relativeError } from "../support/engine-fixtures.ts";
 import { SMALL_OPENELM, writeRandomCheckpoint } from "../support/random-checkpoint.ts";
 import { ReferenceModel } from "../support/reference.ts";
-import { PROMPT, relativeError } from "../support/engine-fixtures.ts";
 
 let root: string;
 let checkpoint: string;

@@ -4,7 +4,6 @@ import onnxProto from "onnx-proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MODEL_FILE } from "../../engine/openelm/manifest.ts";
 import { ModelSession } from "../../engine/runtime/model-session.ts";
-import type { ReferenceModel } from "../support/reference.ts";
 import {
   argmaxOf,
   cosine,
@@ -14,6 +13,7 @@ import {
   PROMPT,
   relativeError,
 } from "../support/engine-fixtures.ts";
+import type { ReferenceModel } from "../support/reference.ts";
 
 /**
  * Bounds measured on this random checkpoint (CPU, accuracy level 4, which quantizes activations to

@@ -47,6 +47,7 @@ vi.mock("electron", () => ({
   ipcMain: electron.ipcMain,
   ipcRenderer: electron.ipcRenderer,
   contextBridge: electron.contextBridge,
+  webUtils: { getPathForFile: () => "/dropped/path" },
 }));
 
 type AnyListener = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
@@ -172,8 +173,8 @@ describe("the preload's window.elmwood", () => {
     api = electron.exposed.elmwood as typeof api;
   });
 
-  it("exposes exactly version, call and on", () => {
-    expect(Object.keys(api).sort()).toEqual(["call", "on", "version"]);
+  it("exposes exactly version, call, on and the two desktop helpers", () => {
+    expect(Object.keys(api).sort()).toEqual(["call", "chooseFolder", "on", "pathForFile", "version"]);
     expect(Object.isFrozen(api)).toBe(true);
   });
 

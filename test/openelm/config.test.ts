@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ElmwoodError } from "../../engine/errors.ts";
 import {
   configToJson,
   countParameters,
@@ -8,7 +9,6 @@ import {
   parseDerivedConfig,
   parseOpenElmConfig,
 } from "../../engine/openelm/config.ts";
-import { ElmwoodError } from "../../engine/errors.ts";
 
 /** The four published shapes, with the per-layer lists their config.json files carry (from numpy). */
 const PUBLISHED = {

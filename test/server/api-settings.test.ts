@@ -8,7 +8,7 @@ import {
   regenerateApiToken,
   resolveApiToken,
   updateApiSettings,
-} from "../../engine/server/api-settings.ts";
+} from "../../engine/settings/api-settings.ts";
 
 let home: string;
 beforeEach(async () => {
@@ -20,7 +20,7 @@ describe("the local API's settings", () => {
   it("start off, on the default port, with a token only the owner can read", async () => {
     const paths = elmwoodPaths(home);
     const first = await loadApiSettings(paths);
-    expect(first).toMatchObject({ enabled: false, port: 4861, allowRemote: false });
+    expect(first).toMatchObject({ enabled: false, port: 4862, allowRemote: false });
     expect(first.token.length).toBeGreaterThanOrEqual(32);
     expect((await loadApiSettings(paths)).token).toBe(first.token);
     if (process.platform !== "win32") expect((await stat(join(home, "api.json"))).mode & 0o077).toBe(0);

@@ -7,8 +7,8 @@ import { GREEDY, type SamplingOptions } from "../../runtime/sampler.ts";
 import { llamaTokenizer } from "../../text/tokenizer.ts";
 import { type Command, log, printJson } from "../command.ts";
 import { resolveModelArg } from "../model-arg.ts";
-import { abortOnSigint } from "../progress.ts";
 import { numberOption, parseTokenList } from "../parse.ts";
+import { abortOnSigint } from "../progress.ts";
 
 export const generate: Command = {
   name: "generate",

@@ -1,8 +1,8 @@
 /** `elmwood search <query>`: the best-matching passages of the indexed folders, with where they are. */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { ElmwoodError } from "../../errors.ts";
 import type { DocumentKind } from "../../documents/types.ts";
+import { ElmwoodError } from "../../errors.ts";
 import { type Command, printJson } from "../command.ts";
 
 const KINDS: DocumentKind[] = ["pdf", "docx", "html", "markdown", "text", "code"];

@@ -6,9 +6,10 @@
 import { parseArgs } from "node:util";
 import { ElmwoodError } from "../../errors.ts";
 import { parseProviderChoice } from "../../runtime/providers.ts";
-import { resolveApiToken } from "../../server/api-settings.ts";
+import { ApiDoor } from "../../server/api-door.ts";
 import { DEFAULT_PORT, type RunningServer, startServer } from "../../server/server.ts";
 import { ElmwoodService } from "../../service.ts";
+import { resolveApiToken } from "../../settings/api-settings.ts";
 import { type Command, log, printJson } from "../command.ts";
 import { numberOption } from "../parse.ts";
 
@@ -69,6 +70,8 @@ export const serve: Command = {
 
     const service = new ElmwoodService();
     let server: RunningServer | undefined;
+    // Without --api, the API follows its switch in Settings, on its own port, as in the desktop app.
+    const apiDoor = values.api ? undefined : new ApiDoor(service);
     try {
       if (values.model !== undefined || provider !== undefined || threads !== undefined) {
         log(`loading ${values.model ?? "the default model"}...`);
@@ -85,7 +88,9 @@ export const serve: Command = {
           log(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
       });
       service.startIndexing();
+      await apiDoor?.start();
     } catch (error) {
+      await apiDoor?.close();
       await server?.close();
       await service.close();
       throw error;
@@ -109,6 +114,7 @@ export const serve: Command = {
 
     const signal = await untilStopped();
     log(`${signal}: stopping...`);
+    await apiDoor?.close();
     await server.close();
     await service.close();
     return 0;

@@ -7,11 +7,11 @@ import { describe, expect, it } from "vitest";
 import { CALL_NAMES } from "../../../engine/api/contract.ts";
 import { validateCall } from "../../../engine/api/validate.ts";
 import {
+  configToJson,
   numpyLinspace,
   numpyRound2,
   parseDerivedConfig,
   parseOpenElmConfig,
-  configToJson,
 } from "../../../engine/openelm/config.ts";
 import { parseSafetensorsBytes } from "../../../engine/openelm/safetensors.ts";
 import { parseChatRequest, parseCompletionRequest } from "../../../engine/server/openai/requests.ts";

@@ -9,8 +9,28 @@ import { join } from "node:path";
 import { z } from "zod";
 import { ElmwoodError } from "../errors.ts";
 import { type ElmwoodPaths, elmwoodPaths } from "../paths.ts";
-import { DEFAULT_PORT } from "./server.ts";
-import { checkChosenToken, newToken } from "./tokens.ts";
+
+/** The loopback server's port unless told otherwise (`elmwood serve`, and with --api the API too). */
+export const DEFAULT_PORT = 4861;
+/** The API's own port when Settings turns it on, so it can run beside `elmwood serve`. */
+export const DEFAULT_API_PORT = 4862;
+
+/** 192 random bits, URL-safe (it travels once in a URL in browser mode). */
+export function newToken(): string {
+  return randomBytes(24).toString("base64url");
+}
+
+/** A token a person chose (ELMWOOD_API_TOKEN): long enough to resist guessing, safe in a header. */
+export function checkChosenToken(token: string, source: string): string {
+  if (!/^[\x21-\x7e]{16,256}$/.test(token)) {
+    throw new ElmwoodError(
+      "BAD_INPUT",
+      `${source} must be 16 to 256 visible ASCII characters without spaces.`,
+      "Choose a longer random token, or unset it to let Elmwood make one.",
+    );
+  }
+  return token;
+}
 
 export const ApiSettings = z.object({
   /** Off by default: nothing listens until the person turns it on. */
@@ -65,7 +85,7 @@ async function read(paths: ElmwoodPaths): Promise<ApiSettings | undefined> {
 export async function loadApiSettings(paths: ElmwoodPaths = elmwoodPaths()): Promise<ApiSettings> {
   const stored = await read(paths);
   if (stored) return stored;
-  await write(paths, { enabled: false, port: DEFAULT_PORT, token: newToken(), allowRemote: false });
+  await write(paths, { enabled: false, port: DEFAULT_API_PORT, token: newToken(), allowRemote: false });
   // Two processes creating it at once: both go on with whichever write landed last.
   return (await read(paths)) as ApiSettings;
 }
