@@ -86,6 +86,7 @@ export class ElmwoodService implements ElmwoodApi {
   private readonly tokenizer = llamaTokenizer();
   private indexer: DocumentIndexer | undefined;
   private statusQueued = false;
+  private apiRevision = 0;
   /** Whether the local API is listening, as the front door running it last reported. */
   private apiRuntime: { running: boolean; baseUrl: string | null; error: string | null } = {
     running: false,
@@ -192,6 +193,7 @@ export class ElmwoodService implements ElmwoodApi {
     error: string | null;
   }): Promise<void> {
     this.apiRuntime = runtime;
+    this.apiRevision++;
     this.emit("api.changed", await this.apiStatus());
   }
 
@@ -203,12 +205,14 @@ export class ElmwoodService implements ElmwoodApi {
       token: await resolveApiToken(this.paths),
       tokenFromEnvironment: fromEnvironment,
       ...this.apiRuntime,
+      revision: this.apiRevision,
     };
   }
 
   private async apiChanged(): Promise<ApiStatus> {
     // The running server (if any) has the old settings until the door applies the new ones.
     this.apiRuntime = { running: false, baseUrl: null, error: null };
+    this.apiRevision++;
     const status = await this.apiStatus();
     this.emit("api.changed", status);
     return status;

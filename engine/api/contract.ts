@@ -409,6 +409,8 @@ export const ApiStatus = z.object({
   baseUrl: z.string().nullable(),
   /** Why it is not running although enabled (port in use, ...). */
   error: z.string().nullable(),
+  /** Grows with every change, so a client can tell a late answer from a newer event. */
+  revision: z.number().int(),
 });
 export const ApiPatch = z.strictObject({
   enabled: z.boolean().optional(),

@@ -2,6 +2,7 @@
 import type { Settings } from "../../engine/api/contract.ts";
 import { ErrorNotice } from "../components/ErrorNotice.tsx";
 import { useSettings, useStatus, useStores } from "../stores/stores.tsx";
+import { ApiSettings } from "./ApiSettings.tsx";
 
 const THEMES: { value: Settings["theme"]; label: string }[] = [
   { value: "system", label: "Same as the system" },
@@ -126,13 +127,7 @@ export function SettingsView() {
           </table>
         </section>
 
-        <section className="card" aria-labelledby="api-title">
-          <h2 id="api-title">Local API</h2>
-          <p className="muted">
-            An OpenAI-compatible API on this computer only (127.0.0.1), protected by a token. Start it with{" "}
-            <code>elmwood serve --api --port 8080</code>; it prints the address and the token.
-          </p>
-        </section>
+        <ApiSettings />
       </div>
     </section>
   );

@@ -7,6 +7,7 @@ import { useStore } from "zustand";
 import type { StoreApi } from "zustand/vanilla";
 import type { ElmwoodClient } from "../api/client.ts";
 import type { DesktopExtras } from "../api/desktop-transport.ts";
+import { type ApiStore, createApiStore } from "./api-store.ts";
 import { type ChatStore, createChatStore } from "./chat-store.ts";
 import { type ConversationsStore, createConversationsStore } from "./conversations-store.ts";
 import { createDocumentsStore, type DocumentsStore } from "./documents-store.ts";
@@ -25,6 +26,7 @@ export interface Stores {
   models: StoreApi<ModelsStore>;
   status: StoreApi<StatusStore>;
   settings: StoreApi<SettingsStore>;
+  api: StoreApi<ApiStore>;
   documents: StoreApi<DocumentsStore>;
   search: StoreApi<SearchStore>;
   ui: StoreApi<UiStore>;
@@ -46,6 +48,7 @@ export function createStores(client: ElmwoodClient, extras: DesktopExtras = {}):
   const status = createStatusStore(client);
   const documents = createDocumentsStore(client);
   const search = createSearchStore(client);
+  const api = createApiStore(client);
   const toasts = createToastStore();
   // A model that finishes installing says so, wherever the person is in the app.
   const stopAnnouncing = models.subscribe((state, previous) => {
@@ -63,6 +66,7 @@ export function createStores(client: ElmwoodClient, extras: DesktopExtras = {}):
     models,
     status,
     settings,
+    api,
     documents,
     search,
     ui: createUiStore(),
@@ -70,6 +74,7 @@ export function createStores(client: ElmwoodClient, extras: DesktopExtras = {}):
     dispose() {
       stopAnnouncing();
       for (const store of [chat, models, status, documents, search]) store.dispose();
+      api.getState().dispose();
     },
   };
 }

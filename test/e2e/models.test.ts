@@ -4,6 +4,7 @@
  * and dark, is photographed for a person to look at.
  */
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -101,7 +102,38 @@ describe.skipIf(browserMissing)("first run", () => {
     await page.keyboard.press("Escape");
   });
 
+  it("turns the local API on from Settings, and a client can use the token it shows", async () => {
+    const { page } = browser;
+    const port = await freePort();
+    await page.getByRole("button", { name: "Settings", exact: true }).click();
+    const portField = page.getByRole("spinbutton", { name: "Port" });
+    await portField.fill(String(port));
+    await portField.press("Enter");
+    await page.getByRole("checkbox", { name: "Turn on the local API" }).check();
+    const baseUrl = `http://127.0.0.1:${port}/v1`;
+    await page
+      .getByRole("status")
+      .filter({ hasText: `Listening at ${baseUrl}` })
+      .waitFor();
+    const token = (await page.locator("code.token").textContent()) ?? "";
+    const answer = await fetch(`${baseUrl}/models`, { headers: { authorization: `Bearer ${token}` } });
+    expect(answer.status).toBe(200);
+    await browser.screenshot("settings-api");
+    await page.getByRole("checkbox", { name: "Turn on the local API" }).uncheck();
+    await page.getByRole("status").filter({ hasText: /^Off$/ }).waitFor();
+  });
+
   it("ran without errors in the page", () => {
     expect(browser.problems).toEqual([]);
   });
 });
+
+/** A port nothing listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
