@@ -33,6 +33,7 @@ import { ConversationStore } from "./chat/store.ts";
 import { askAboutResults } from "./documents/grounded.ts";
 import { IndexStore } from "./documents/index-store.ts";
 import { DocumentIndexer, type IndexerOptions } from "./documents/indexer.ts";
+import { type FileOpener, systemOpener } from "./documents/open-file.ts";
 import { readDocument } from "./documents/read-document.ts";
 import { searchIndex } from "./documents/search.ts";
 import { summarizeSections } from "./documents/summarize.ts";
@@ -67,6 +68,8 @@ export interface ElmwoodServiceOptions {
   indexer?: IndexerOptions;
   /** Generations that may wait behind the running one before BUSY. */
   maxQueue?: number;
+  /** Opens files for documents.open (the desktop app passes Electron's shell). */
+  opener?: FileOpener;
 }
 
 type Handlers = { [N in CallName]: (input: ValidInput<N>) => Promise<CallOutput<N>> | CallOutput<N> };
@@ -87,6 +90,7 @@ export class ElmwoodService implements ElmwoodApi {
   private indexer: DocumentIndexer | undefined;
   private statusQueued = false;
   private apiRevision = 0;
+  private apiSettingsQueue: Promise<void> = Promise.resolve();
   /** Whether the local API is listening, as the front door running it last reported. */
   private apiRuntime: { running: boolean; baseUrl: string | null; error: string | null } = {
     running: false,
@@ -207,6 +211,19 @@ export class ElmwoodService implements ElmwoodApi {
       ...this.apiRuntime,
       revision: this.apiRevision,
     };
+  }
+
+  /**
+   * Changes to the API settings one at a time: each is a read-modify-write of api.json, and two
+   * arriving together (a port typed, then the switch clicked) must not lose one of them.
+   */
+  private apiSettingsChange(change: () => Promise<void>): Promise<ApiStatus> {
+    const next = this.apiSettingsQueue.then(change).then(() => this.apiChanged());
+    this.apiSettingsQueue = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    return next;
   }
 
   private async apiChanged(): Promise<ApiStatus> {
@@ -443,21 +460,21 @@ export class ElmwoodService implements ElmwoodApi {
     },
 
     "api.get": () => this.apiStatus(),
-    "api.update": async (input) => {
-      await updateApiSettings(input, this.paths);
-      return this.apiChanged();
-    },
-    "api.regenerateToken": async () => {
-      if (process.env.ELMWOOD_API_TOKEN) {
-        throw new ElmwoodError(
-          "BAD_INPUT",
-          "The API token comes from ELMWOOD_API_TOKEN.",
-          "Unset it to let Elmwood keep and regenerate its own token.",
-        );
-      }
-      await regenerateApiToken(this.paths);
-      return this.apiChanged();
-    },
+    "api.update": (input) =>
+      this.apiSettingsChange(async () => {
+        await updateApiSettings(input, this.paths);
+      }),
+    "api.regenerateToken": () =>
+      this.apiSettingsChange(async () => {
+        if (process.env.ELMWOOD_API_TOKEN) {
+          throw new ElmwoodError(
+            "BAD_INPUT",
+            "The API token comes from ELMWOOD_API_TOKEN.",
+            "Unset it to let Elmwood keep and regenerate its own token.",
+          );
+        }
+        await regenerateApiToken(this.paths);
+      }),
 
     "documents.addFolder": async (input) => {
       const indexer = this.documents();
@@ -477,6 +494,19 @@ export class ElmwoodService implements ElmwoodApi {
       return { folders, indexing: folders.some((f) => INDEXING_STATES.has(f.state)) };
     },
     "documents.search": ({ query, ...options }) => searchIndex(this.db, query, options),
+    "documents.open": async ({ path, reveal }) => {
+      // Only files the index holds: a door must not become a way to launch anything on the machine.
+      if (!new IndexStore(this.db).file(resolve(path))) {
+        throw new ElmwoodError(
+          "NOT_FOUND",
+          `${path} is not in the search index.`,
+          "Only files found by Search can be opened from it.",
+        );
+      }
+      const opener = this.options.opener ?? systemOpener;
+      await (reveal ? opener.reveal(resolve(path)) : opener.open(resolve(path)));
+      return { opened: true };
+    },
     "documents.ask": (input) => {
       const { question, query, limit, folders, kinds, modifiedAfter, modifiedBefore } = input;
       const jobId = this.jobs.start("answer", async (signal, id) => {

@@ -5,8 +5,9 @@
  */
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { BrowserWindow } from "electron";
-import { app, dialog, ipcMain, session } from "electron";
+import { app, dialog, ipcMain, session, shell } from "electron";
 import { IPC_CHOOSE_FOLDER_CHANNEL } from "../engine/api/names.ts";
+import { ElmwoodError } from "../engine/errors.ts";
 import { ApiDoor } from "../engine/server/api-door.ts";
 import { ElmwoodService } from "../engine/service.ts";
 import { bindContract, type ContractService } from "./ipc.ts";
@@ -40,7 +41,18 @@ function isTrusted(event: Electron.IpcMainInvokeEvent): boolean {
 function startService(): void {
   let engine: ContractService;
   try {
-    const started = new ElmwoodService();
+    const started = new ElmwoodService({
+      // Search results open with the system's program through Electron's shell.
+      opener: {
+        async open(path) {
+          const problem = await shell.openPath(path);
+          if (problem) throw new ElmwoodError("NOT_FOUND", `Could not open ${path}: ${problem}.`);
+        },
+        async reveal(path) {
+          shell.showItemInFolder(path);
+        },
+      },
+    });
     service = started;
     engine = started;
   } catch (error) {

@@ -609,6 +609,11 @@ export const calls = {
     }),
     SearchResult,
   ),
+  /** Opens an indexed file with the system's program, or shows it in its folder. */
+  "documents.open": call(
+    z.strictObject({ path: FsPath, reveal: z.boolean().default(false) }),
+    z.object({ opened: z.boolean() }),
+  ),
   /** Searches, then answers from the top results only, citing them. */
   "documents.ask": call(
     z.strictObject({

@@ -38,6 +38,7 @@ export const CALL_NAMES = [
   "documents.removeFolder",
   "documents.status",
   "documents.search",
+  "documents.open",
   "documents.ask",
   "documents.summarize",
   "documents.cancel",

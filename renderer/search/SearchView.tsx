@@ -10,6 +10,8 @@ import { snippetPieces } from "./highlight-snippet.ts";
 const KINDS: DocumentKind[] = ["pdf", "docx", "html", "markdown", "text", "code"];
 
 function Hit({ hit }: { hit: SearchHit }) {
+  const { search } = useStores();
+  const name = hit.path.split(/[\\/]/).pop() ?? hit.path;
   return (
     <li className="search-hit">
       <p className="snippet">
@@ -22,6 +24,22 @@ function Hit({ hit }: { hit: SearchHit }) {
         <span className="badge">{hit.kind ?? "file"}</span> <code>{hit.path}</code>
         {hit.location ? ` · ${hit.location}` : ""}
       </p>
+      <div className="row hit-actions">
+        <button
+          type="button"
+          aria-label={`Open ${name}`}
+          onClick={() => void search.getState().open(hit.path)}
+        >
+          Open
+        </button>
+        <button
+          type="button"
+          aria-label={`Show ${name} in its folder`}
+          onClick={() => void search.getState().open(hit.path, true)}
+        >
+          Show in folder
+        </button>
+      </div>
     </li>
   );
 }

@@ -14,9 +14,11 @@ export function ApiSettings() {
   useEffect(() => {
     void store.getState().refresh();
   }, [store]);
+  // Follow the stored port only when it changes, so an unrelated update never overwrites typing.
+  const storedPort = api?.port;
   useEffect(() => {
-    if (api) setPort(String(api.port));
-  }, [api]);
+    if (storedPort !== undefined) setPort(String(storedPort));
+  }, [storedPort]);
 
   const savePort = () => {
     const value = Number(port);

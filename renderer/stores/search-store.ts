@@ -36,6 +36,8 @@ export interface SearchStore {
   search(query: string, asYouType?: boolean): Promise<void>;
   setFilters(filters: Partial<SearchFilters>): Promise<void>;
   ask(): Promise<void>;
+  /** Opens a result's file with the system's program, or shows it in its folder. */
+  open(path: string, reveal?: boolean): Promise<void>;
 }
 
 export function createSearchStore(
@@ -87,6 +89,14 @@ export function createSearchStore(
         await get().search(get().query, false);
       },
 
+      async open(path, reveal = false) {
+        try {
+          await client.documents.open({ path, reveal });
+          set({ error: null });
+        } catch (error) {
+          set({ error: asErrorInfo(error) });
+        }
+      },
       async ask() {
         const question = get().query.trim();
         if (!question) return;

@@ -111,16 +111,15 @@ describe.skipIf(browserMissing)("first run", () => {
     await portField.press("Enter");
     await page.getByRole("checkbox", { name: "Turn on the local API" }).check();
     const baseUrl = `http://127.0.0.1:${port}/v1`;
-    await page
-      .getByRole("status")
-      .filter({ hasText: `Listening at ${baseUrl}` })
-      .waitFor();
+    const apiStatus = page.locator("section[aria-labelledby=api-title] [role=status]");
+    await expect.poll(() => apiStatus.textContent(), { timeout: 30_000 }).toBe(`Listening at ${baseUrl}`);
     const token = (await page.locator("code.token").textContent()) ?? "";
     const answer = await fetch(`${baseUrl}/models`, { headers: { authorization: `Bearer ${token}` } });
     expect(answer.status).toBe(200);
+    await page.locator("code.token").scrollIntoViewIfNeeded();
     await browser.screenshot("settings-api");
     await page.getByRole("checkbox", { name: "Turn on the local API" }).uncheck();
-    await page.getByRole("status").filter({ hasText: /^Off$/ }).waitFor();
+    await expect.poll(() => apiStatus.textContent()).toBe("Off");
   });
 
   it("ran without errors in the page", () => {

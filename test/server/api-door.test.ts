@@ -105,3 +105,14 @@ describe("the API switch in Settings", () => {
     await expect(service.call("api.update", { port: 80 })).rejects.toMatchObject({ code: "BAD_INPUT" });
   });
 });
+
+describe("API settings changed together", () => {
+  it("keeps both of two changes that arrive at the same time", async () => {
+    const port = await freePort();
+    await Promise.all([
+      service.call("api.update", { port }),
+      service.call("api.update", { allowRemote: false, enabled: false }),
+    ]);
+    expect(await service.call("api.get", {})).toMatchObject({ port, enabled: false });
+  });
+});

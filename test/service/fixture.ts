@@ -10,7 +10,7 @@ import { DEFAULT_PREPARE_OPTIONS } from "../../engine/documents/prepare.ts";
 import { inlinePreparer } from "../../engine/documents/prepare-pool.ts";
 import { llamaTokenCounter } from "../../engine/documents/tokens.ts";
 import { elmwoodPaths } from "../../engine/paths.ts";
-import { ElmwoodService } from "../../engine/service.ts";
+import { ElmwoodService, type ElmwoodServiceOptions } from "../../engine/service.ts";
 import { SMALL_OPENELM, writeRandomCheckpoint } from "../support/random-checkpoint.ts";
 
 export const MODEL = "tiny-instruct";
@@ -18,7 +18,7 @@ export const MODEL = "tiny-instruct";
 export interface ServiceFixture {
   home: string;
   checkpoint: string;
-  open(): ElmwoodService;
+  open(options?: Partial<ElmwoodServiceOptions>): ElmwoodService;
   cleanup(): Promise<void>;
 }
 
@@ -27,10 +27,11 @@ export async function makeServiceFixture(options: { withModel: boolean }): Promi
   const home = join(root, "home");
   const checkpoint = join(root, "checkpoint");
   // Files are prepared on the test's own thread and folders are not watched: fewer threads to start.
-  const open = () =>
+  const open = (extra: Partial<ElmwoodServiceOptions> = {}) =>
     new ElmwoodService({
       paths: elmwoodPaths(home),
       indexer: { preparer: inlinePreparer(DEFAULT_PREPARE_OPTIONS, llamaTokenCounter()), watch: false },
+      ...extra,
     });
   if (options.withModel) {
     await writeRandomCheckpoint(checkpoint, { ...SMALL_OPENELM, seed: 11 });

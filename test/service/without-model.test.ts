@@ -6,10 +6,18 @@ import { makeServiceFixture, nextEvent, type ServiceFixture } from "./fixture.ts
 
 let fx: ServiceFixture;
 let service: ElmwoodService;
+/** What documents.open asked the system to do. */
+const opened: string[] = [];
+const recordingOpener = {
+  opener: {
+    open: async (path: string) => void opened.push(`open ${path}`),
+    reveal: async (path: string) => void opened.push(`reveal ${path}`),
+  },
+};
 
 beforeAll(async () => {
   fx = await makeServiceFixture({ withModel: false });
-  service = fx.open();
+  service = fx.open(recordingOpener);
 });
 
 afterAll(async () => {
@@ -62,7 +70,7 @@ describe("the engine service before any model is installed", () => {
   it("keeps settings across a restart and refuses an out-of-range one", async () => {
     await service.call("settings.update", { sampling: { repetitionPenalty: 1.3 }, theme: "dark" });
     await service.close();
-    service = fx.open();
+    service = fx.open(recordingOpener);
     const settings = await service.call("settings.get", {});
     expect(settings).toMatchObject({ theme: "dark", sampling: { repetitionPenalty: 1.3, temperature: 0.7 } });
     await expect(service.call("settings.update", { threads: 0 })).rejects.toMatchObject({
@@ -103,5 +111,17 @@ describe("the engine service before any model is installed", () => {
       hits: [{ path: join(folder, "garden.md") }],
     });
     expect(await failed).toMatchObject({ jobId, event: { error: { code: "NOT_FOUND" } } });
+  });
+
+  it("opens or reveals an indexed file, and refuses any path the index does not hold", async () => {
+    const file = join(fx.home, "notes", "garden.md");
+    await service.call("documents.open", { path: file });
+    await service.call("documents.open", { path: file, reveal: true });
+    expect(opened).toEqual([`open ${file}`, `reveal ${file}`]);
+    await expect(service.call("documents.open", { path: "/bin/sh" })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+      message: "/bin/sh is not in the search index.",
+    });
+    expect(opened).toHaveLength(2);
   });
 });
