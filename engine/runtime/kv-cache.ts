@@ -6,13 +6,15 @@
  * its present output. onnxruntime-node, however, copies every output back into a fresh JavaScript
  * buffer after each run, so handing it the full 2048-position buffer would copy the whole cache on
  * every decoded token (66 MB for the 270M model). So the tensors given to a run cover only a
- * `capacity` that grows by doubling inside the same buffers: the per-token copy follows the context
- * actually in use. Growing re-lays the rows in place ([kvHeads, capacity, headDim] per layer).
+ * `capacity` that grows in steps of 64 positions inside the same buffers: the per-token copy follows
+ * the context actually in use (measured on the 270M shape: 65 tok/s at capacity 512, 46 at 1024, 32
+ * at 2048). Growing re-lays the used rows in place ([kvHeads, capacity, headDim] per layer), which
+ * costs about one such copy every 64 tokens.
  */
 import * as ort from "onnxruntime-node";
 import type { OpenElmConfig } from "../openelm/config.ts";
 
-const MIN_CAPACITY = 128;
+const CAPACITY_STEP = 64;
 
 interface LayerBuffers {
   kvHeads: number;
@@ -54,9 +56,7 @@ export class KvCache {
 
   private grow(needed: number, valid: number): void {
     const window = this.config.maxContextLength;
-    let next = Math.max(MIN_CAPACITY, this.capacity);
-    while (next < needed) next *= 2;
-    next = Math.min(next, window);
+    const next = Math.min(window, Math.ceil(needed / CAPACITY_STEP) * CAPACITY_STEP);
     const h = this.config.headDim;
     if (this.capacity > 0 && valid > 0) {
       // Move each head's rows to its new stride; the last head first, so nothing is overwritten.
