@@ -433,6 +433,11 @@ export class ElmwoodService implements ElmwoodApi {
       this.queueStatus();
       return { name: result.name, removedSourceBytes: result.removedSource?.bytes ?? null };
     },
+    "models.removeSource": async (input) => {
+      const result = await this.library.removeSource(input.name);
+      this.queueStatus();
+      return { name: input.name, removedSourceBytes: result.bytes };
+    },
     "models.setDefault": async (input) => {
       await this.library.setDefault(input.name);
       this.queueStatus();

@@ -576,6 +576,11 @@ export const calls = {
     z.strictObject({ name: ModelName, keepSource: z.boolean().optional() }),
     z.object({ name: z.string(), removedSourceBytes: z.number().nullable() }),
   ),
+  /** Deletes the checkpoint Elmwood downloaded for a model, keeping the converted model. */
+  "models.removeSource": call(
+    z.strictObject({ name: ModelName }),
+    z.object({ name: z.string(), removedSourceBytes: z.number() }),
+  ),
   "models.setDefault": call(z.strictObject({ name: ModelName }), z.object({ defaultModel: z.string() })),
   /** Loads a model now (default: the default model) with a provider and thread count, remembered in settings. */
   "models.load": call(

@@ -25,6 +25,7 @@ export const CALL_NAMES = [
   "models.cancel",
   "models.import",
   "models.remove",
+  "models.removeSource",
   "models.setDefault",
   "models.load",
   "models.unload",

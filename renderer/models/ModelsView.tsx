@@ -20,6 +20,11 @@ function InstalledModel({ model, onRemove }: { model: ModelInfo; onRemove(): voi
           {model.contextLength}-token window
           {model.source.present ? "" : " · source folder missing"}
         </p>
+        {model.source.managed && model.source.present ? (
+          <p className="muted small">
+            The downloaded checkpoint it was converted from is still on disk; the model no longer needs it.
+          </p>
+        ) : null}
       </div>
       <div className="row">
         {model.isDefault ? null : (
@@ -31,6 +36,16 @@ function InstalledModel({ model, onRemove }: { model: ModelInfo; onRemove(): voi
             Make default
           </button>
         )}
+        {model.source.managed && model.source.present ? (
+          <button
+            type="button"
+            className="button"
+            aria-label={`Delete the downloaded checkpoint of ${model.name}`}
+            onClick={() => void models.getState().removeSource(model.name)}
+          >
+            Free space
+          </button>
+        ) : null}
         <button type="button" className="button subtle" onClick={onRemove}>
           Remove…
         </button>

@@ -35,6 +35,8 @@ export interface ModelsStore {
   cancel(repoId: string): Promise<void>;
   importFolder(path: string): Promise<void>;
   remove(name: string): Promise<void>;
+  /** Deletes the checkpoint Elmwood downloaded for a model, keeping the converted model. */
+  removeSource(name: string): Promise<void>;
   setDefault(name: string): Promise<void>;
   /** Loads the default model now on this device; remembered in Settings. */
   useDevice(provider: ProviderChoice, threads: number | null): Promise<void>;
@@ -123,6 +125,13 @@ export function createModelsStore(client: ElmwoodClient): StoreApi<ModelsStore> 
       async remove(name) {
         await attempt(async () => {
           await client.models.remove({ name });
+          await get().refresh();
+        });
+      },
+
+      async removeSource(name) {
+        await attempt(async () => {
+          await client.models.removeSource({ name });
           await get().refresh();
         });
       },

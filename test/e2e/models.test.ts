@@ -76,6 +76,17 @@ describe.skipIf(browserMissing)("first run", () => {
     await browser.screenshot("models");
   });
 
+  it("offers to delete the downloaded checkpoint once converted, keeping the model", async () => {
+    const { page } = browser;
+    await page.getByRole("button", { name: "Models", exact: true }).click();
+    const free = page.getByRole("button", { name: /^Delete the downloaded checkpoint of / });
+    await free.click();
+    await expect.poll(() => free.count()).toBe(0);
+    const { models } = await elmwood.call("models.list", {});
+    expect(models).toHaveLength(1);
+    expect(models[0].source).toMatchObject({ managed: true, present: false });
+  });
+
   it("names every control on every main screen for screen readers", async () => {
     const { page } = browser;
     const unnamed: string[] = [];
