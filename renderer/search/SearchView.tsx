@@ -13,7 +13,7 @@ function Hit({ hit }: { hit: SearchHit }) {
   const { search } = useStores();
   const name = hit.path.split(/[\\/]/).pop() ?? hit.path;
   return (
-    <li className="search-hit">
+    <li className="search-hit" id={`hit-${hit.chunkId}`} tabIndex={-1}>
       <p className="snippet">
         {snippetPieces(hit.snippet, hit.highlights).map((piece, i) =>
           // biome-ignore lint/suspicious/noArrayIndexKey: pieces are positional and never reordered
@@ -153,11 +153,36 @@ export function SearchView() {
                 )}
                 {answer.answer ? (
                   <ol className="citations">
-                    {answer.answer.citations.map((c) => (
-                      <li key={c.n} value={c.n}>
-                        <code>{c.source.path}</code> {c.source.location}
-                      </li>
-                    ))}
+                    {answer.answer.citations.map((c) => {
+                      // Each citation jumps to its snippet among the results, where that result is listed.
+                      const hit = result.hits.find(
+                        (h) => h.path === c.source.path && (h.location ?? "") === c.source.location,
+                      );
+                      const label = (
+                        <>
+                          <code>{c.source.path}</code> {c.source.location}
+                        </>
+                      );
+                      return (
+                        <li key={c.n} value={c.n}>
+                          {hit ? (
+                            <a
+                              href={`#hit-${hit.chunkId}`}
+                              onClick={(e) => {
+                                e.preventDefault();
+                                const target = document.getElementById(`hit-${hit.chunkId}`);
+                                target?.scrollIntoView({ block: "center" });
+                                target?.focus();
+                              }}
+                            >
+                              {label}
+                            </a>
+                          ) : (
+                            label
+                          )}
+                        </li>
+                      );
+                    })}
                   </ol>
                 ) : null}
               </section>
