@@ -12,11 +12,12 @@
  */
 import { z } from "zod";
 import type { ErrorCode } from "../errors.ts";
-import type { CallName, EventName } from "./names.ts";
+import { type CallName, ERROR_CODES, type EventName } from "./names.ts";
 
 export {
   CALL_NAMES,
   type CallName,
+  ERROR_CODES,
   EVENT_NAMES,
   type EventName,
   IPC_EVENT_CHANNEL,
@@ -46,20 +47,6 @@ export const ModelName = z
 
 /** A file or folder path on the machine running the engine. */
 export const FsPath = z.string().min(1).max(4096);
-
-export const ERROR_CODES = [
-  "BAD_INPUT",
-  "NOT_FOUND",
-  "CHECKPOINT",
-  "MODEL",
-  "CONTEXT_OVERFLOW",
-  "PROVIDER",
-  "CANCELLED",
-  "NETWORK",
-  "DISK",
-  "BUSY",
-  "INTERNAL",
-] as const satisfies readonly ErrorCode[];
 
 /** An ElmwoodError as it crosses a door: what happened, then what to do. */
 export const ErrorInfo = z.object({

@@ -3,6 +3,8 @@
  * from these and must stay small, so it imports this file rather than the zod schemas; contract.ts
  * is checked against these lists at compile time (a name missing on either side fails tsc).
  */
+import type { ErrorCode } from "../errors.ts";
+
 export const CALL_NAMES = [
   "chat.send",
   "chat.stop",
@@ -59,6 +61,21 @@ export const EVENT_NAMES = [
   "status.changed",
   "api.changed",
 ] as const;
+
+/** Every ElmwoodError code, in the order of engine/errors.ts. */
+export const ERROR_CODES = [
+  "BAD_INPUT",
+  "NOT_FOUND",
+  "CHECKPOINT",
+  "MODEL",
+  "CONTEXT_OVERFLOW",
+  "PROVIDER",
+  "CANCELLED",
+  "NETWORK",
+  "DISK",
+  "BUSY",
+  "INTERNAL",
+] as const satisfies readonly ErrorCode[];
 
 export type CallName = (typeof CALL_NAMES)[number];
 export type EventName = (typeof EVENT_NAMES)[number];

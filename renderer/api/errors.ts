@@ -4,20 +4,9 @@
  * view never has to show a stack trace.
  */
 import type { ErrorInfo } from "../../engine/api/contract.ts";
+import { ERROR_CODES } from "../../engine/api/names.ts";
 
-const CODES: ReadonlySet<string> = new Set([
-  "BAD_INPUT",
-  "NOT_FOUND",
-  "CHECKPOINT",
-  "MODEL",
-  "CONTEXT_OVERFLOW",
-  "PROVIDER",
-  "CANCELLED",
-  "NETWORK",
-  "DISK",
-  "BUSY",
-  "INTERNAL",
-] satisfies ErrorInfo["code"][]);
+const CODES: ReadonlySet<string> = new Set(ERROR_CODES);
 
 /** A call that the engine refused or that failed on the way: carries the engine's ErrorInfo. */
 export class CallError extends Error {
