@@ -37,7 +37,18 @@ export default defineConfig({
   renderer: {
     root: resolve(root, "renderer"),
     build: {
-      rollupOptions: { input: resolve(root, "renderer/index.html") },
+      // Served to a browser in browser mode too: keep it small.
+      minify: "esbuild",
+      // One bundle loaded from disk (or loopback): React, Markdown and zod make ~660 kB, which is fine here.
+      chunkSizeWarningLimit: 1024,
+      rollupOptions: {
+        input: resolve(root, "renderer/index.html"),
+        onwarn(warning, warn) {
+          // Radix marks its modules "use client" for React Server Components; meaningless in a bundle.
+          if (warning.code === "MODULE_LEVEL_DIRECTIVE") return;
+          warn(warning);
+        },
+      },
     },
   },
 });
