@@ -3,7 +3,7 @@
  * the best known ones for planning and for the UI before a download starts; the hub's own answer
  * (file list, sizes, hashes) is always what a download trusts.
  */
-import { totalmem } from "node:os";
+import { availableParallelism, totalmem } from "node:os";
 import type { Precision } from "../engine/openelm/graph.ts";
 
 export type { Precision };
@@ -153,14 +153,18 @@ export function estimateConvertedBytes(checkpointBytes: number, precision: Preci
  * The model to offer first: 270M-Instruct, or the largest Instruct model whose estimated memory at
  * the chosen precision stays within a sixteenth of the machine's RAM. A desktop runs a browser and
  * more beside us, and a larger model also costs a much longer first download (3B is 12 GB), so the
- * bar is high: 16 GB gets 450M, 32 GB 1.1B, 64 GB 3B.
+ * bar is high: 16 GB gets 450M, 32 GB 1.1B, 64 GB 3B. On the CPU, decoding slows in proportion to the
+ * model's size (270M int4 runs at about 55 tok/s on 2 cores, 1.1B would be near 14), so a machine with
+ * fewer than 8 logical CPUs is offered 270M-Instruct whatever its memory.
  */
 export function recommendedModel(
   totalMemoryBytes: number = totalmem(),
   precision: Precision = DEFAULT_PRECISION,
+  logicalCpus: number = availableParallelism(),
 ): CatalogEntry {
   const instruct = CATALOG.filter((e) => e.instruct);
   let choice = instruct[0];
+  if (logicalCpus < 8) return choice;
   for (const entry of instruct) {
     if (estimate(entry, precision).memoryBytes <= totalMemoryBytes / 16) choice = entry;
   }

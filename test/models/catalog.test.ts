@@ -45,10 +45,12 @@ describe("catalog", () => {
   });
 
   it("recommends 270M-Instruct, and a larger Instruct model only where memory allows", () => {
-    expect(recommendedModel(4 * GB).repoId).toBe("apple/OpenELM-270M-Instruct");
-    expect(recommendedModel(8 * GB).repoId).toBe("apple/OpenELM-270M-Instruct");
-    expect(recommendedModel(16 * GB).repoId).toBe("apple/OpenELM-450M-Instruct");
-    expect(recommendedModel(32 * GB).repoId).toBe("apple/OpenELM-1_1B-Instruct");
-    expect(recommendedModel(64 * GB).repoId).toBe("apple/OpenELM-3B-Instruct");
+    expect(recommendedModel(4 * GB, "int4", 16).repoId).toBe("apple/OpenELM-270M-Instruct");
+    expect(recommendedModel(8 * GB, "int4", 16).repoId).toBe("apple/OpenELM-270M-Instruct");
+    expect(recommendedModel(16 * GB, "int4", 16).repoId).toBe("apple/OpenELM-450M-Instruct");
+    expect(recommendedModel(32 * GB, "int4", 16).repoId).toBe("apple/OpenELM-1_1B-Instruct");
+    expect(recommendedModel(64 * GB, "int4", 16).repoId).toBe("apple/OpenELM-3B-Instruct");
+    // Few cores: the smallest model answers fast enough to chat, whatever the memory.
+    expect(recommendedModel(64 * GB, "int4", 4).repoId).toBe("apple/OpenELM-270M-Instruct");
   });
 });
