@@ -11,7 +11,6 @@
  * and reports through events; a call never blocks for minutes.
  */
 import { z } from "zod";
-import type { ErrorCode } from "../errors.ts";
 import { type CallName, ERROR_CODES, type EventName } from "./names.ts";
 
 export {

@@ -2,7 +2,7 @@
  * Documents: drop a file to summarize it (the summary streams in, with "part 4 of 11" and Cancel), and
  * the folders indexed for search with their status.
  */
-import { type DragEvent, type FormEvent, useEffect, useState } from "react";
+import { type DragEvent, type FormEvent, useEffect, useMemo, useState } from "react";
 import type { FolderStatus } from "../../engine/api/contract.ts";
 import { ErrorNotice } from "../components/ErrorNotice.tsx";
 import { Markdown } from "../components/Markdown.tsx";
@@ -10,6 +10,7 @@ import { ProgressBar } from "../components/ProgressBar.tsx";
 import { formatCount } from "../lib/format.ts";
 import { useDocuments, useStores } from "../stores/stores.tsx";
 import { readDropped } from "./read-dropped.ts";
+import { type SummaryLine, summarySources } from "./summary-sources.ts";
 
 function folderState(folder: FolderStatus): string {
   switch (folder.state) {
@@ -27,9 +28,56 @@ function folderState(folder: FolderStatus): string {
   }
 }
 
+/**
+ * The finished summary, sentence by sentence: hovering or focusing one highlights the parts of the
+ * document it most likely came from.
+ */
+function SourcedSummary({
+  text,
+  parts,
+  onSources,
+}: {
+  text: string;
+  parts: string[];
+  onSources(parts: number[]): void;
+}) {
+  const lines = useMemo(() => summarySources(text, parts), [text, parts]);
+  const sentences = (line: SummaryLine) =>
+    line.sentences.map((sentence, i) => (
+      // A button, so keyboard users reach each sentence and can show its sources too.
+      <button
+        // biome-ignore lint/suspicious/noArrayIndexKey: sentences are positional and never reordered
+        key={i}
+        type="button"
+        className="summary-sentence"
+        onMouseEnter={() => onSources(sentence.sources)}
+        onMouseLeave={() => onSources([])}
+        onFocus={() => onSources(sentence.sources)}
+        onBlur={() => onSources([])}
+      >
+        {sentence.text}
+      </button>
+    ));
+  const bullets = lines.every((l) => l.bullet);
+  return bullets ? (
+    <ul>
+      {lines.map((line, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: lines are positional and never reordered
+        <li key={i}>{sentences(line)}</li>
+      ))}
+    </ul>
+  ) : (
+    lines.map((line, i) => (
+      // biome-ignore lint/suspicious/noArrayIndexKey: lines are positional and never reordered
+      <p key={i}>{sentences(line)}</p>
+    ))
+  );
+}
+
 function SummaryPanel() {
   const { documents } = useStores();
   const summary = useDocuments((s) => s.summary);
+  const [highlighted, setHighlighted] = useState<number[]>([]);
   if (!summary) return null;
   const running = summary.state === "running";
   const progressText =
@@ -57,12 +105,23 @@ function SummaryPanel() {
       {summary.state === "cancelled" ? <p className="muted">Cancelled.</p> : null}
       <div className="summary-columns">
         <div className="summary-text" aria-live="polite">
-          {summary.text ? <Markdown text={summary.text} /> : null}
+          {summary.result ? (
+            <SourcedSummary
+              text={summary.result.summary}
+              parts={summary.result.parts.map((p) => p.summary)}
+              onSources={setHighlighted}
+            />
+          ) : summary.text ? (
+            <Markdown text={summary.text} />
+          ) : null}
         </div>
         {summary.result ? (
           <ol className="summary-parts" aria-label="Parts of the document">
-            {summary.result.parts.map((part) => (
-              <li key={`${part.chunks[0]}-${part.chunks[1]}`}>
+            {summary.result.parts.map((part, i) => (
+              <li
+                key={`${part.chunks[0]}-${part.chunks[1]}`}
+                className={highlighted.includes(i) ? "source" : undefined}
+              >
                 <strong>{part.location}</strong>
                 <p>{part.summary}</p>
               </li>

@@ -57,11 +57,9 @@ export function ApiSettings() {
         />
       </label>
       <div className="field">
-        <span id="api-token-label">Token</span>
+        <label htmlFor="api-token">Token</label>
         <div className="row">
-          <code aria-labelledby="api-token-label" className="token">
-            {api?.token ?? "…"}
-          </code>
+          <input id="api-token" className="token" type="text" readOnly value={api?.token ?? ""} />
           <button
             type="button"
             onClick={() => {

@@ -124,10 +124,10 @@ describe.skipIf(browserMissing)("first run", () => {
     const baseUrl = `http://127.0.0.1:${port}/v1`;
     const apiStatus = page.locator("section[aria-labelledby=api-title] [role=status]");
     await expect.poll(() => apiStatus.textContent(), { timeout: 30_000 }).toBe(`Listening at ${baseUrl}`);
-    const token = (await page.locator("code.token").textContent()) ?? "";
+    const token = await page.getByRole("textbox", { name: "Token" }).inputValue();
     const answer = await fetch(`${baseUrl}/models`, { headers: { authorization: `Bearer ${token}` } });
     expect(answer.status).toBe(200);
-    await page.locator("code.token").scrollIntoViewIfNeeded();
+    await page.getByRole("textbox", { name: "Token" }).scrollIntoViewIfNeeded();
     await browser.screenshot("settings-api");
     await page.getByRole("checkbox", { name: "Turn on the local API" }).uncheck();
     await expect.poll(() => apiStatus.textContent()).toBe("Off");
