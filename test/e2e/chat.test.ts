@@ -148,7 +148,11 @@ describe.skipIf(browserMissing)("chat in the browser", () => {
     await page.getByRole("textbox", { name: "File" }).fill(join(root, "notes", "trees.md"));
     await page.getByRole("button", { name: "Summarize" }).click();
     await page.getByRole("heading", { name: "Summary of trees.md" }).waitFor();
-    await page.getByRole("list", { name: "Parts of the document" }).waitFor({ timeout: 60_000 });
+    const parts = page.getByRole("list", { name: "Parts of the document" });
+    await parts.waitFor({ timeout: 60_000 });
+    // Focusing a sentence of the summary highlights the part it came from (the only one here).
+    await page.locator(".summary-sentence").first().focus();
+    await expect.poll(() => parts.locator("li.source").count()).toBe(1);
     await browser.screenshot("summary");
   });
 
