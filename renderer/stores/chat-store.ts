@@ -67,6 +67,31 @@ export function createChatStore(
 ): StoreApi<ChatStore> & { dispose(): void } {
   const now = options.now ?? (() => performance.now());
   let lastSent: { content: string; parentId: string | null } | null = null;
+  /**
+   * Conversations left while their reply was still being written: the reply keeps streaming into
+   * its own view here, and opening the conversation again shows it where it is now.
+   */
+  const background = new Map<string, ChatView>();
+  const viewOf = (s: ChatView): ChatView => ({
+    conversationId: s.conversationId,
+    messages: s.messages,
+    pendingUser: s.pendingUser,
+    streaming: s.streaming,
+    early: s.early,
+    failure: s.failure,
+  });
+  /** Keeps the reply in flight, if any, before the screen shows something else. */
+  const stashStreaming = (s: ChatView) => {
+    if (s.streaming && s.conversationId) background.set(s.conversationId, viewOf(s));
+  };
+  /** Applies an event to the replies running in the background; a finished one is let go. */
+  const inBackground = (apply: (v: ChatView) => ChatView) => {
+    for (const [id, v] of background) {
+      const next = apply(v);
+      if (next.streaming) background.set(id, next);
+      else background.delete(id);
+    }
+  };
 
   const store = createStore<ChatStore>()((set, get) => {
     const view = (change: (v: ChatView) => ChatView) => set((s) => change(s));
@@ -113,6 +138,14 @@ export function createChatStore(
 
       async open(conversationId) {
         if (get().conversationId === conversationId && get().meta) return;
+        stashStreaming(get());
+        const running = background.get(conversationId);
+        if (running) {
+          background.delete(conversationId);
+          set({ ...running, meta: null, loading: false });
+          void loadMeta(conversationId);
+          return;
+        }
         set({ ...emptyChat(), conversationId, meta: null, loading: true });
         try {
           showConversation(await client.conversations.get({ id: conversationId }));
@@ -122,6 +155,7 @@ export function createChatStore(
       },
 
       newChat() {
+        stashStreaming(get());
         set({ ...emptyChat(), meta: null, draftSettings: {}, loading: false });
       },
 
@@ -238,13 +272,16 @@ export function createChatStore(
   const stopListening = [
     client.on("chat.token", (event) => {
       store.setState((s) => tokenArrived(s, event, now()));
+      inBackground((v) => tokenArrived(v, event, now()));
     }),
     client.on("chat.done", (event) => {
       store.setState((s) => replyDone(s, event));
+      inBackground((v) => replyDone(v, event));
       options.onConversationChanged?.(event.conversationId);
     }),
     client.on("chat.error", (event) => {
       store.setState((s) => replyFailed(s, event));
+      inBackground((v) => replyFailed(v, event));
     }),
   ];
 

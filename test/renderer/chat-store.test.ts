@@ -169,4 +169,31 @@ describe("chat store", () => {
     store.dispose();
     expect(api.listeners("chat.token")).toBe(0);
   });
+
+  it("keeps a reply streaming while another conversation is open, and shows it on return", async () => {
+    const user = message({ id: "u1", role: "user", content: "Hi" });
+    const other = { ...conversation([]), id: "c2", title: "Other" };
+    const api = fakeApi({
+      "chat.send": () => started(user, "a1"),
+      "conversations.get": ({ id }) => (id === "c2" ? other : conversation([user])),
+    });
+    const store = createChatStore(api.client, { defaults: () => null });
+    const token = (delta: string, tokens: number) =>
+      api.emit("chat.token", { requestId: "r1", conversationId: "c1", messageId: "a1", delta, tokens });
+    await store.getState().send("Hi");
+    token("Once", 1);
+    await store.getState().open("c2");
+    expect(store.getState().streaming).toBeNull();
+    token(" upon", 2);
+    await store.getState().open("c1");
+    expect(store.getState().streaming?.text).toBe("Once upon");
+    token(" a time", 3);
+    expect(store.getState().streaming?.text).toBe("Once upon a time");
+    api.emit("chat.done", {
+      requestId: "r1",
+      conversationId: "c1",
+      message: message({ id: "a1", role: "assistant", content: "Once upon a time", parentId: "u1" }),
+    });
+    expect(store.getState().messages.map((m) => m.id)).toEqual(["u1", "a1"]);
+  });
 });
