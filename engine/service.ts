@@ -14,6 +14,7 @@ import {
   type HubClient,
   ModelLibrary,
   recommendedModel,
+  type StoredModel,
 } from "../models/index.ts";
 import {
   type ApiStatus,
@@ -214,6 +215,32 @@ export class ElmwoodService implements ElmwoodApi {
   }
 
   /**
+   * A pull or an import as a job: its progress goes out as models.progress events, ending with the
+   * installed model or the failure, and the status is refreshed either way.
+   */
+  private libraryJob(
+    kind: "pull" | "import",
+    target: string,
+    work: (
+      signal: AbortSignal,
+      onProgress: (progress: EventPayload<"models.progress">["progress"]) => void,
+    ) => Promise<{ model: StoredModel }>,
+  ): string {
+    return this.jobs.start(kind, async (signal, id) => {
+      const report = (progress: EventPayload<"models.progress">["progress"]) =>
+        this.emit("models.progress", { jobId: id, kind, target, progress });
+      try {
+        const result = await work(signal, report);
+        report({ type: "finished", model: toModelInfo(result.model) });
+      } catch (error) {
+        report({ type: "failed", error: toErrorInfo(error) });
+      } finally {
+        this.queueStatus();
+      }
+    });
+  }
+
+  /**
    * Changes to the API settings one at a time: each is a read-modify-write of api.json, and two
    * arriving together (a port typed, then the switch clicked) must not lose one of them.
    */
@@ -367,25 +394,16 @@ export class ElmwoodService implements ElmwoodApi {
     "models.pull": (input) => {
       // A repository id that can never work is refused now, not in an event later.
       checkRepoId(findCatalogEntry(input.repo)?.repoId ?? input.repo);
-      const jobId = this.jobs.start("pull", async (signal, id) => {
-        const report = (progress: EventPayload<"models.progress">["progress"]) =>
-          this.emit("models.progress", { jobId: id, kind: "pull", target: input.repo, progress });
-        try {
-          const result = await this.library.pull(input.repo, {
-            precision: input.precision,
-            name: input.name,
-            removeSource: input.removeSource,
-            force: input.force,
-            signal,
-            onProgress: report,
-          });
-          report({ type: "finished", model: toModelInfo(result.model) });
-        } catch (error) {
-          report({ type: "failed", error: toErrorInfo(error) });
-        } finally {
-          this.queueStatus();
-        }
-      });
+      const jobId = this.libraryJob("pull", input.repo, async (signal, onProgress) =>
+        this.library.pull(input.repo, {
+          precision: input.precision,
+          name: input.name,
+          removeSource: input.removeSource,
+          force: input.force,
+          signal,
+          onProgress,
+        }),
+      );
       return { jobId };
     },
     "models.pause": (input) => ({ paused: this.library.pause(input.repo) }),
@@ -407,24 +425,15 @@ export class ElmwoodService implements ElmwoodApi {
           "Check the path and try again.",
         );
       }
-      const jobId = this.jobs.start("import", async (signal, id) => {
-        const report = (progress: EventPayload<"models.progress">["progress"]) =>
-          this.emit("models.progress", { jobId: id, kind: "import", target: folder, progress });
-        try {
-          const result = await this.library.importFolder(folder, {
-            name: input.name,
-            precision: input.precision,
-            force: input.force,
-            signal,
-            onProgress: report,
-          });
-          report({ type: "finished", model: toModelInfo(result.model) });
-        } catch (error) {
-          report({ type: "failed", error: toErrorInfo(error) });
-        } finally {
-          this.queueStatus();
-        }
-      });
+      const jobId = this.libraryJob("import", folder, async (signal, onProgress) =>
+        this.library.importFolder(folder, {
+          name: input.name,
+          precision: input.precision,
+          force: input.force,
+          signal,
+          onProgress,
+        }),
+      );
       return { jobId };
     },
     "models.remove": async (input) => {

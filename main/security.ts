@@ -5,18 +5,10 @@
  */
 import type { Session, WebContents, WebPreferences } from "electron";
 import { shell } from "electron";
+import { PAGE_CSP } from "../engine/page-policy.ts";
 
-/** The page may load only what ships with the app; nothing may frame it, post it, or re-base it. */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
+/** The page's policy, shared with browser mode. */
+export const CONTENT_SECURITY_POLICY = PAGE_CSP;
 
 /** The renderer's webPreferences: no Node, its own JavaScript world, the OS sandbox. */
 export function secureWebPreferences(preloadPath: string): WebPreferences {

@@ -7,22 +7,11 @@ import { stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { extname, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { PAGE_CSP } from "../page-policy.ts";
 import { baseHeaders } from "./http-io.ts";
 
 /** out/renderer beside the sources (engine/server -> repository root). */
 export const DEFAULT_RENDERER_DIR = fileURLToPath(new URL("../../out/renderer/", import.meta.url));
-
-/** The desktop window's policy (main/security.ts), which cannot be imported here (it needs electron). */
-export const PAGE_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
