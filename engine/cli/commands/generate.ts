@@ -1,12 +1,10 @@
 import { parseArgs } from "node:util";
 import { ElmwoodError } from "../../errors.ts";
 import { generate as runGeneration } from "../../runtime/generator.ts";
-import { ModelSession } from "../../runtime/model-session.ts";
-import { parseProviderChoice } from "../../runtime/providers.ts";
 import { GREEDY, type SamplingOptions } from "../../runtime/sampler.ts";
 import { llamaTokenizer } from "../../text/tokenizer.ts";
 import { type Command, log, printJson } from "../command.ts";
-import { resolveModelArg } from "../model-arg.ts";
+import { loadModelFromArgs, MODEL_OPTIONS } from "../model-arg.ts";
 import { numberOption, parseTokenList } from "../parse.ts";
 import { abortOnSigint } from "../progress.ts";
 
@@ -19,7 +17,7 @@ export const generate: Command = {
     const { values } = parseArgs({
       args,
       options: {
-        model: { type: "string" },
+        ...MODEL_OPTIONS,
         prompt: { type: "string" },
         tokens: { type: "string" },
         "max-new-tokens": { type: "string", default: "64" },
@@ -29,8 +27,6 @@ export const generate: Command = {
         "min-p": { type: "string" },
         "repetition-penalty": { type: "string" },
         seed: { type: "string" },
-        provider: { type: "string", default: "auto" },
-        threads: { type: "string" },
         json: { type: "boolean", default: false },
       },
     });
@@ -57,22 +53,16 @@ export const generate: Command = {
       integer: true,
       min: 1,
     });
-    const provider = parseProviderChoice(values.provider);
-    const threads =
-      values.threads === undefined
-        ? undefined
-        : numberOption(values.threads, "--threads", 1, { integer: true, min: 1 });
-    const dir = await resolveModelArg(values.model);
 
     const tokenizer = llamaTokenizer();
     const prompt =
       values.tokens !== undefined
         ? parseTokenList(values.tokens, tokenizer.vocabSize)
         : tokenizer.encode(values.prompt ?? "", { bos: true });
-    const session = await ModelSession.load(dir, { provider, threads });
+    const session = await loadModelFromArgs(values);
     try {
       log(
-        `model ${dir} on ${session.provider.label} (${session.provider.reason}); prompt ${prompt.length} tokens`,
+        `model ${session.dir} on ${session.provider.label} (${session.provider.reason}); prompt ${prompt.length} tokens`,
       );
       const result = await runGeneration(session, tokenizer, {
         prompt,

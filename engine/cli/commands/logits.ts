@@ -1,10 +1,8 @@
 import { parseArgs } from "node:util";
 import { ElmwoodError } from "../../errors.ts";
-import { ModelSession } from "../../runtime/model-session.ts";
-import { parseProviderChoice } from "../../runtime/providers.ts";
 import { type Command, printJson } from "../command.ts";
-import { resolveModelArg } from "../model-arg.ts";
-import { numberOption, parseTokenList } from "../parse.ts";
+import { loadModelFromArgs, MODEL_OPTIONS } from "../model-arg.ts";
+import { parseTokenList } from "../parse.ts";
 
 export const logits: Command = {
   name: "logits",
@@ -14,22 +12,14 @@ export const logits: Command = {
     const { values } = parseArgs({
       args,
       options: {
-        model: { type: "string" },
+        ...MODEL_OPTIONS,
         tokens: { type: "string" },
-        provider: { type: "string", default: "auto" },
-        threads: { type: "string" },
         json: { type: "boolean", default: false },
       },
     });
     if (values.tokens === undefined)
       throw new ElmwoodError("BAD_INPUT", "logits needs --tokens.", "Example: --tokens 1,15043,3186");
-    const provider = parseProviderChoice(values.provider);
-    const threads =
-      values.threads === undefined
-        ? undefined
-        : numberOption(values.threads, "--threads", 1, { integer: true, min: 1 });
-    const dir = await resolveModelArg(values.model);
-    const session = await ModelSession.load(dir, { provider, threads });
+    const session = await loadModelFromArgs(values);
     try {
       const tokens = parseTokenList(values.tokens, session.config.vocabSize);
       const { logits } = await session.logitsFor(tokens);
