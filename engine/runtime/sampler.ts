@@ -4,6 +4,7 @@
  * A seed makes the draws reproducible.
  */
 import { ElmwoodError } from "../errors.ts";
+import { seededRandom } from "./random.ts";
 
 export interface SamplingOptions {
   /** 0 picks the most likely token (greedy). */
@@ -63,29 +64,6 @@ export function validateSampling(options: SamplingOptions): SamplingOptions {
     "the seed must be a whole number, 0 or more",
   );
   return options;
-}
-
-/** A small seedable generator (sfc32); Math.random cannot be seeded. */
-export function seededRandom(seed: number): () => number {
-  let a = 0x9e3779b9;
-  let b = 0x243f6a88;
-  let c = 0xb7e15162;
-  let d = seed >>> 0;
-  const next = () => {
-    a |= 0;
-    b |= 0;
-    c |= 0;
-    d |= 0;
-    const t = (((a + b) | 0) + d) | 0;
-    d = (d + 1) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    c = (c + t) | 0;
-    return (t >>> 0) / 4294967296;
-  };
-  for (let i = 0; i < 12; i++) next(); // mix the seed in
-  return next;
 }
 
 /** Logits further than this below the best have probability under e^-30: never sampled in practice. */

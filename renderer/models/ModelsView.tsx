@@ -18,7 +18,8 @@ function InstalledModel({ model, onRemove }: { model: ModelInfo; onRemove(): voi
         <p className="muted small">
           {formatParameters(model.parameters)} parameters · {model.precision} · {formatBytes(model.bytes)} ·{" "}
           {model.contextLength}-token window
-          {model.source.present ? "" : " · source folder missing"}
+          {/* A downloaded checkpoint deleted to free space is expected; a moved import folder is not. */}
+          {model.source.present || model.source.managed ? "" : " · source folder missing"}
         </p>
         {model.source.managed && model.source.present ? (
           <p className="muted small">

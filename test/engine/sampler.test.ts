@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { GREEDY, Sampler, type SamplingOptions, seededRandom } from "../../engine/runtime/sampler.ts";
+import { seededRandom } from "../../engine/runtime/random.ts";
+import { GREEDY, Sampler, type SamplingOptions } from "../../engine/runtime/sampler.ts";
 
 const logits = Float32Array.from([2.0, 1.5, 1.0, 0.5, 0.0, -1.0, 3.0, 2.9]);
 const sampled = (options: Partial<SamplingOptions>, draws = 400, seen: number[] = []) => {

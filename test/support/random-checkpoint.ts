@@ -15,6 +15,7 @@ import {
   type OpenElmConfig,
   parseOpenElmConfig,
 } from "../../engine/openelm/config.ts";
+import { sfc32 } from "../../engine/runtime/random.ts";
 import { f32ToBf16Bits, f32ToF16Bits } from "./half.ts";
 
 export interface RandomCheckpointOptions {
@@ -104,30 +105,11 @@ export function randomCheckpointConfig(options: RandomCheckpointOptions): Record
   };
 }
 
-/** sfc32: small, fast, seedable, and good enough for weights. */
-function sfc32(a: number, b: number, c: number, d: number): () => number {
-  return () => {
-    a |= 0;
-    b |= 0;
-    c |= 0;
-    d |= 0;
-    const t = (((a + b) | 0) + d) | 0;
-    d = (d + 1) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    c = (c + t) | 0;
-    return (t >>> 0) / 4294967296;
-  };
-}
-
 /** A generator for one tensor: depends on the seed and the name only, so shards and dtypes agree. */
 function tensorRandom(seed: number, name: string): () => number {
   let h = 0x811c9dc5 ^ seed;
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-  const next = sfc32(0x9e3779b9, h, seed | 0, h ^ 0x5bd1e995);
-  for (let i = 0; i < 12; i++) next();
-  return next;
+  return sfc32(0x9e3779b9, h, seed | 0, h ^ 0x5bd1e995);
 }
 
 /** How a tensor's values are drawn: centre plus uniform noise of the given standard deviation. */

@@ -4,29 +4,10 @@
  * on anything that is not an ElmwoodError (a crash) or that takes too long (a hang).
  */
 import { isElmwoodError } from "../../../engine/errors.ts";
+import { seededRandom } from "../../../engine/runtime/random.ts";
 
-/** sfc32: a fixed seed gives the same inputs on every run, so a failure can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let a = 0x9e3779b9;
-  let b = 0x243f6a88;
-  let c = 0xb7e15162;
-  let d = seed >>> 0;
-  const next = () => {
-    a >>>= 0;
-    b >>>= 0;
-    c >>>= 0;
-    d >>>= 0;
-    const t = (((a + b) | 0) + d) | 0;
-    d = (d + 1) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    c = (c + t) | 0;
-    return (t >>> 0) / 4294967296;
-  };
-  for (let i = 0; i < 12; i++) next();
-  return next;
-}
+/** A fixed seed gives the same inputs on every run, so a failure can be replayed. */
+export { seededRandom };
 
 export type Rng = () => number;
 

@@ -15,6 +15,7 @@ import {
 } from "../../../engine/openelm/config.ts";
 import { parseSafetensorsBytes } from "../../../engine/openelm/safetensors.ts";
 import { parseChatRequest, parseCompletionRequest } from "../../../engine/server/openai/requests.ts";
+import { OPENELM_270M_SHAPE, randomCheckpointConfig } from "../../support/random-checkpoint.ts";
 import { fuzz, mutateBytes, mutateValue, pick, randomValue } from "./kit.ts";
 
 const RUNS = 3000;
@@ -34,25 +35,8 @@ const HEADER = {
   "transformer.layers.0.attn_norm.weight": { dtype: "F16", shape: [4], data_offsets: [40, 48] },
 };
 
-const CONFIG_270M = {
-  model_type: "openelm",
-  num_transformer_layers: 16,
-  model_dim: 1280,
-  head_dim: 64,
-  num_gqa_groups: 4,
-  vocab_size: 32000,
-  max_context_length: 2048,
-  rope_freq_constant: 10000,
-  rope_max_length: 4096,
-  ffn_dim_divisor: 256,
-  ffn_multipliers: [0.5, 4.0],
-  qkv_multipliers: [0.5, 1.0],
-  share_input_output_layers: true,
-  normalize_qk_projections: true,
-  ffn_with_glu: true,
-  bos_token_id: 1,
-  eos_token_id: 2,
-};
+/** OpenELM-270M's config.json as published, in the range form. */
+const CONFIG_270M = randomCheckpointConfig({ ...OPENELM_270M_SHAPE, configForm: "ranges" });
 
 describe("fuzzing the parsers we own", () => {
   it("safetensors headers: damaged bytes and damaged JSON are refused, never crash", () => {
