@@ -8,11 +8,17 @@ import { generate } from "../engine/runtime/generator.ts";
 import { ModelSession } from "../engine/runtime/model-session.ts";
 import { parseProviderChoice } from "../engine/runtime/providers.ts";
 import { GREEDY } from "../engine/runtime/sampler.ts";
-import { llamaTokenizer } from "../engine/text/tokenizer.ts";
+
+/** Resident memory now, in MB: where the peak comes from is reported stage by stage. */
+const rssMB = () => process.memoryUsage().rss / 2 ** 20;
+const runtimeMB = rssMB(); // Node and onnxruntime's library, before anything of ours is loaded
 
 const [dir, providerArg, threadsArg] = process.argv.slice(2);
 const threads = Number(threadsArg);
+// Imported here, not above, so its vocabulary's share of memory can be told apart.
+const { llamaTokenizer } = await import("../engine/text/tokenizer.ts");
 const tokenizer = llamaTokenizer();
+const tokenizerMB = rssMB() - runtimeMB;
 const prompt = [1, ...Array.from({ length: 255 }, (_, i) => 300 + ((i * 7919) % 29000))];
 
 const loadStart = performance.now();
@@ -24,6 +30,7 @@ const session = await ModelSession.load(dir, { provider: parseProviderChoice(pro
   },
 );
 const loadMs = performance.now() - loadStart;
+const modelMB = rssMB() - runtimeMB - tokenizerMB;
 
 // Warm the kernels once (first runs allocate and pack), then measure from a cold cache.
 await generate(session, tokenizer, { prompt: prompt.slice(0, 16), maxNewTokens: 4, sampling: GREEDY });
@@ -51,5 +58,12 @@ process.stdout.write(
     followUpFirstTokenMs: followUp.timings.firstTokenMs,
     followUpReusedTokens: followUp.timings.reusedTokens,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    // Where the peak comes from: the runtime, the tokenizer, the loaded model, and what running added.
+    memoryMB: {
+      runtime: runtimeMB,
+      tokenizer: tokenizerMB,
+      model: modelMB,
+      running: (process.resourceUsage().maxRSS * 1024) / 2 ** 20 - runtimeMB - tokenizerMB - modelMB,
+    },
   })}\n`,
 );

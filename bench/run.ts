@@ -96,7 +96,7 @@ async function benchEngine(args: string[]): Promise<Record<string, unknown>> {
     const limit = bandwidth / weightBytes; // tokens/s if each token only had to read the weights once
     for (const provider of providers) {
       log(`running ${precision} on ${provider}...`);
-      let result: Record<string, number | string>;
+      let result: Record<string, unknown>;
       try {
         const { stdout } = await run(process.execPath, [child, model, provider, String(threads)], {
           maxBuffer: 1 << 20,
@@ -149,6 +149,12 @@ async function benchEngine(args: string[]): Promise<Record<string, unknown>> {
     `\nOpenELM-270M shape, ${threads} threads, ${cpus()[0]?.model ?? "unknown CPU"}, read bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s\n`,
   );
   process.stdout.write(`${line(header)}\n${table.map(line).join("\n")}\n`);
+  for (const r of rows) {
+    const m = r.memoryMB as Record<string, number>;
+    process.stdout.write(
+      `${r.precision} on ${r.provider}, peak RSS by stage: runtime ${fmt(m.runtime, 0)} MB, tokenizer ${fmt(m.tokenizer, 0)} MB, model ${fmt(m.model, 0)} MB, running ${fmt(m.running, 0)} MB\n`,
+    );
+  }
   for (const { provider, reason } of skipped) process.stdout.write(`${provider}: not measured (${reason})\n`);
   const int4 = rows.find((r) => r.precision === "int4" && r.provider === "cpu");
   if (int4) {

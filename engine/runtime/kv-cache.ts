@@ -7,7 +7,7 @@
  * buffer after each run, so handing it the full 2048-position buffer would copy the whole cache on
  * every decoded token (66 MB for the 270M model). So the tensors given to a run cover only a
  * `capacity` that grows in steps of 64 positions inside the same buffers: the per-token copy follows
- * the context actually in use (measured on the 270M shape: 65 tok/s at capacity 512, 46 at 1024, 32
+ * the context actually in use (measured once by hand on the 270M shape: 65 tok/s at capacity 512, 46 at 1024, 32
  * at 2048). Growing re-lays the used rows in place ([kvHeads, capacity, headDim] per layer), which
  * costs about one such copy every 64 tokens.
  */
