@@ -1,5 +1,9 @@
 import { defineConfig } from "vitest/config";
 
+// onnxruntime reports telemetry to Microsoft unless this is set before it initializes; the test
+// workers inherit it (engine/runtime/ort/environment.ts does the same for every Elmwood process).
+process.env.ORT_DISABLE_TELEMETRY = "1";
+
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],

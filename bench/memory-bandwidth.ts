@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { DataType, GraphBuilder } from "../engine/onnx/graph-builder.ts";
+import { ortEnvironment } from "../engine/runtime/ort/environment.ts";
 
 export async function measureReadBandwidth(threads: number, megabytes = 512): Promise<number> {
   const rows = 1024;
@@ -35,6 +36,7 @@ export async function measureReadBandwidth(threads: number, megabytes = 512): Pr
   try {
     await writeFile(join(dir, "weight.bin"), new Uint8Array(new Float32Array(rows * columns).fill(1).buffer));
     await writeFile(join(dir, "sum.onnx"), g.encode());
+    ortEnvironment(); // telemetry off before onnxruntime-node creates its environment
     const session = await ort.InferenceSession.create(join(dir, "sum.onnx"), {
       intraOpNumThreads: threads,
       executionProviders: ["cpu"],

@@ -8,13 +8,19 @@ import type { BrowserWindow } from "electron";
 import { app, dialog, ipcMain, session, shell } from "electron";
 import { IPC_CHOOSE_FOLDER_CHANNEL } from "../engine/api/names.ts";
 import { ElmwoodError } from "../engine/errors.ts";
+import { ORT_TELEMETRY_OFF } from "../engine/runtime/ort/environment.ts";
 import { ApiDoor } from "../engine/server/api-door.ts";
 import { ElmwoodService } from "../engine/service.ts";
 import { bindContract, type ContractService } from "./ipc.ts";
 import { installApplicationMenu } from "./menu.ts";
+import { quietChromium, quietSession } from "./offline.ts";
 import { isAppUrl, secureSession } from "./security.ts";
 import { claimSingleInstance } from "./single-instance.ts";
 import { createMainWindow } from "./window.ts";
+
+// Before anything can load onnxruntime (its model worker inherits this process's environment); the
+// engine sets it again where it creates onnxruntime's environment (engine/runtime/ort/environment.ts).
+Object.assign(process.env, ORT_TELEMETRY_OFF);
 
 // electron-vite sets this in `npm start`; a built app loads its own file instead.
 const devServerUrl = process.env.ELECTRON_RENDERER_URL;
@@ -89,12 +95,15 @@ function openMainWindow(): void {
 
 // Every renderer sandboxed, whatever a future window forgets to ask for.
 app.enableSandbox();
+// No background requests from Chromium (main/offline.ts).
+quietChromium(app.commandLine);
 
 if (!claimSingleInstance(() => mainWindow)) {
   app.quit();
 } else {
   void app.whenReady().then(() => {
     secureSession(session.defaultSession);
+    quietSession(session.defaultSession);
     installApplicationMenu();
     startService();
     openMainWindow();

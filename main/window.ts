@@ -1,5 +1,6 @@
 /** The main window: built with the secure preferences, guarded, and remembering where it was. */
 import { BrowserWindow, screen } from "electron";
+import { spellcheckNeedsNoDownload } from "./offline.ts";
 import { guardWebContents, secureWebPreferences } from "./security.ts";
 import { loadWindowState, MIN_WINDOW_SIZE, saveWindowState, windowStateFile } from "./window-state.ts";
 
@@ -26,7 +27,8 @@ export function createMainWindow(options: MainWindowOptions): BrowserWindow {
     title: "Elmwood",
     // Shown once painted, so the window never flashes white before the page.
     show: false,
-    webPreferences: secureWebPreferences(options.preloadPath),
+    // Spellcheck only where it downloads no dictionary (main/offline.ts).
+    webPreferences: { ...secureWebPreferences(options.preloadPath), spellcheck: spellcheckNeedsNoDownload() },
   });
   guardWebContents(window.webContents, options.appUrl);
 

@@ -7,6 +7,7 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { ORT_TELEMETRY_OFF } from "./ort/environment.ts";
 import type { ProviderName } from "./providers.ts";
 
 export interface Placement {
@@ -40,7 +41,7 @@ export async function inspectPlacement(
   const cwd = fileURLToPath(new URL("../..", import.meta.url));
   const { stdout, stderr } = await run(process.execPath, ["-e", script, modelPath, provider], {
     cwd,
-    env,
+    env: { ...env, ...ORT_TELEMETRY_OFF },
     maxBuffer: 256 * 1024 * 1024,
   });
   return parsePlacementLog(stdout + stderr);

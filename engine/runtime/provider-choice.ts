@@ -13,6 +13,7 @@ import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { ElmwoodError } from "../errors.ts";
 import { elmwoodPaths } from "../paths.ts";
+import { ortEnvironment } from "./ort/environment.ts";
 import {
   explainProviderFailure,
   gpuCandidates,
@@ -92,8 +93,10 @@ function sessionOptions(provider: ProviderName, threads: number): ort.InferenceS
   };
 }
 
-const create = (modelPath: string, provider: ProviderName, threads: number) =>
-  ort.InferenceSession.create(modelPath, sessionOptions(provider, threads));
+const create = (modelPath: string, provider: ProviderName, threads: number) => {
+  ortEnvironment(); // the process's onnxruntime environment, telemetry off, before any session exists
+  return ort.InferenceSession.create(modelPath, sessionOptions(provider, threads));
+};
 
 export async function startSession(
   request: StartRequest,

@@ -316,6 +316,8 @@ describe("createMainWindow", () => {
     createMainWindow({ appUrl: packagedUrl, preloadPath: "/p.cjs", stateFile: join(home, "w.json") });
     const window = electron.windows[0] as Created;
     expect(window.options.webPreferences).toMatchObject({ sandbox: true, contextIsolation: true });
+    // No spellchecker dictionary downloads (main/offline.ts): spellcheck only where the OS provides it.
+    expect(window.options.webPreferences.spellcheck).toBe(process.platform === "darwin");
     expect(window.loadURL).toHaveBeenCalledWith(packagedUrl);
     expect(navigate(window.webContents, "https://example.com/")).toBe(true);
   });

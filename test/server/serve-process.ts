@@ -23,9 +23,31 @@ export interface ServeProcess {
   exited: Promise<number | string>;
 }
 
-export async function spawnServe(args: string[], env: NodeJS.ProcessEnv): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ["bin/elmwood.js", "serve", "--port", "0", "--json", ...args], {
+export interface SpawnOptions {
+  /** A command the server runs under (e.g. strace and its arguments). */
+  prefix?: string[];
+  /** The folder to run in (default: this checkout). */
+  cwd?: string;
+}
+
+export async function spawnServe(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: SpawnOptions = {},
+): Promise<ServeProcess> {
+  const command = [
+    ...(options.prefix ?? []),
+    process.execPath,
+    "bin/elmwood.js",
+    "serve",
+    "--port",
+    "0",
+    "--json",
+    ...args,
+  ];
+  const child = spawn(command[0], command.slice(1), {
     env: { ...process.env, ...env },
+    cwd: options.cwd,
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
