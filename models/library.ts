@@ -235,11 +235,6 @@ export class ModelLibrary {
     return this.inspect(name);
   }
 
-  /** The folder an attached model is served from; undefined for installed models. */
-  attachedFolder(name: string): string | undefined {
-    return this.attached.get(name);
-  }
-
   /** Throws BAD_INPUT when `name` is an attached folder, which the library must leave alone. */
   refuseAttached(name: string, action: string): void {
     const dir = this.attached.get(name);

@@ -168,13 +168,11 @@ export class ModelStore {
   }
 
   /** The NOT_FOUND error for `name`, naming the models that are installed. */
-  async notFound(name: string, folder?: string): Promise<ElmwoodError> {
+  async notFound(name: string): Promise<ElmwoodError> {
     const names = await this.names();
     return new ElmwoodError(
       "NOT_FOUND",
-      folder
-        ? `No model named '${name}' is installed, and there is no folder at ${folder}.`
-        : `No model named '${name}' is installed.`,
+      `No model named '${name}' is installed.`,
       names.length > 0
         ? `Installed: ${names.join(", ")}.`
         : "No models are installed yet: get one with 'elmwood models pull' (270M-Instruct by default).",

@@ -68,7 +68,7 @@ export async function modeBoundLauncher(
     }
     return {
       unavailable:
-        "running as root without setpriv (util-linux), and the user 'nobody' cannot reach this checkout",
+        "as root, setpriv (util-linux) is missing or cannot drop capabilities here, and the user 'nobody' cannot reach this checkout",
     };
   } finally {
     await rm(probeDir, { recursive: true, force: true });
