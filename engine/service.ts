@@ -156,6 +156,16 @@ export class ElmwoodService implements ElmwoodApi {
     return this.events.onAny(listener);
   }
 
+  /**
+   * Makes a converted model folder outside the store usable by name, in every call, for as long as
+   * this service runs (`elmwood serve --model <folder>`); returns that name.
+   */
+  async attachModelFolder(folder: string): Promise<string> {
+    const model = await this.library.attach(folder);
+    this.queueStatus();
+    return model.name;
+  }
+
   /** Catches the document index up with the folders added before (the app calls this at start). */
   startIndexing(): void {
     this.documents().start();
@@ -437,6 +447,8 @@ export class ElmwoodService implements ElmwoodApi {
       return { jobId };
     },
     "models.remove": async (input) => {
+      // Before unloading it: a folder served by path is the user's, and stays loaded and on disk.
+      this.library.refuseAttached(input.name, "be removed");
       await this.models.release(input.name);
       const result = await this.library.remove(input.name, { keepSource: input.keepSource });
       this.queueStatus();

@@ -197,7 +197,7 @@ export class HubClient {
         },
       });
     } catch (error) {
-      throw networkFailure(error, outer, stalled);
+      throw networkFailure(error, outer, stalled, this.endpoint);
     }
   }
 
@@ -238,11 +238,56 @@ export class RangeNotSatisfiable extends TransientError {
   }
 }
 
-function networkFailure(error: unknown, outer: AbortSignal | undefined, stalled: () => boolean): Error {
+export interface SocketError {
+  code?: string;
+  message?: string;
+  hostname?: string;
+  address?: string;
+  port?: number;
+  /** Node's connection attempts to each address of a name fail together as an AggregateError. */
+  errors?: SocketError[];
+}
+
+/**
+ * Connection failures that trying again in a few seconds will not fix: the name does not resolve
+ * (EAI_AGAIN included: it is what a machine without a network gets from its resolver), nothing
+ * listens there, or there is no route to it. Timeouts, resets and 5xx answers stay retried.
+ */
+const UNREACHABLE: Record<string, (e: SocketError) => string> = {
+  ENOTFOUND: (e) => `the name ${e.hostname ?? "of its host"} does not resolve`,
+  EAI_AGAIN: (e) => `the name ${e.hostname ?? "of its host"} could not be resolved`,
+  ECONNREFUSED: (e) => `${e.address ? `${e.address}:${e.port}` : "its host"} refused the connection`,
+  ENETUNREACH: (e) => `there is no network route to ${e.address ?? "its host"}`,
+  EHOSTUNREACH: (e) => `there is no route to ${e.address ?? "its host"}`,
+};
+
+/** NETWORK, at once, for a hub that cannot be reached: the message says how to point elsewhere. */
+export function unreachableError(endpoint: string, cause: SocketError): ElmwoodError | undefined {
+  const failure = [cause, ...(cause.errors ?? [])].find((e) => e.code && e.code in UNREACHABLE);
+  if (!failure?.code) return undefined;
+  return new ElmwoodError(
+    "NETWORK",
+    `Cannot reach the hub at ${endpoint}: ${UNREACHABLE[failure.code](failure)} (${failure.code}).`,
+    endpoint === DEFAULT_ENDPOINT
+      ? "Check the network connection and run the same command again; to download from a mirror, set HF_ENDPOINT to its address (HF_ENDPOINT=https://mirror.example)."
+      : `Check that HF_ENDPOINT (${endpoint}) is the address of a hub that is running, or unset HF_ENDPOINT to download from ${DEFAULT_ENDPOINT}.`,
+    { cause },
+  );
+}
+
+function networkFailure(
+  error: unknown,
+  outer: AbortSignal | undefined,
+  stalled: () => boolean,
+  /** Given while connecting: a hub that cannot be reached then fails at once. */
+  endpoint?: string,
+): Error {
   if (outer?.aborted) return cancelled("The download");
   if (stalled()) return new TransientError("the connection stalled (no data received)");
   if (error instanceof TransientError || error instanceof ElmwoodError) return error;
-  const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
+  const cause = (error as { cause?: SocketError })?.cause;
+  const fatal = cause && endpoint !== undefined ? unreachableError(endpoint, cause) : undefined;
+  if (fatal) return fatal;
   const detail = cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
   return new TransientError(`network error (${detail})`);
 }

@@ -19,7 +19,14 @@ import { downloadCheckpoint, isDownloadComplete, readDownloadState } from "./dow
 import { checkRepoId, HubClient, hubOptionsFromEnv } from "./hub-client.ts";
 import { acquireLock, type HeldLock } from "./lock.ts";
 import type { ProgressListener } from "./progress.ts";
-import { isInside, isModelName, ModelStore, type StoredModel, toModelName } from "./store.ts";
+import {
+  isInside,
+  isModelName,
+  ModelStore,
+  type StoredModel,
+  type StoreListing,
+  toModelName,
+} from "./store.ts";
 
 export interface LibraryOptions {
   paths?: ElmwoodPaths;
@@ -149,6 +156,8 @@ export class ModelLibrary {
   private readonly paths: ElmwoodPaths;
   private hubClient: HubClient | undefined;
   private readonly freeSpace: FreeSpaceProbe;
+  /** Model folders outside the store usable by name in this process: name -> folder. */
+  private readonly attached = new Map<string, string>();
   private readonly active = new Map<
     string,
     Set<{ controller: AbortController; settled: Promise<unknown> }>
@@ -167,20 +176,74 @@ export class ModelLibrary {
     return this.hubClient;
   }
 
-  list() {
-    return this.store.list();
+  /** The installed models, then the attached folders (see attach). */
+  async list(): Promise<StoreListing> {
+    const listing = await this.store.list();
+    const defaultName = await this.getDefault();
+    for (const [name, dir] of this.attached) {
+      try {
+        listing.models.push(await this.store.describeAt(name, dir, defaultName));
+      } catch (error) {
+        const problem = error instanceof ElmwoodError ? error.message : String(error);
+        listing.broken.push({ name, dir, problem });
+      }
+    }
+    for (const model of listing.models) model.isDefault = model.name === defaultName;
+    return listing;
   }
 
-  inspect(name: string): Promise<StoredModel> {
-    return this.store.inspect(name);
+  async inspect(name: string): Promise<StoredModel> {
+    const dir = this.attached.get(name);
+    if (dir === undefined) return this.store.inspect(name);
+    return this.store.describeAt(name, dir, await this.getDefault());
   }
 
-  getDefault(): Promise<string | undefined> {
-    return this.store.getDefault();
+  /**
+   * The chosen default, else the only installed model; with none installed, the only attached
+   * folder. Attaching a folder never changes the default a profile already has.
+   */
+  async getDefault(): Promise<string | undefined> {
+    const stored = await this.store.getDefault();
+    if (stored) return stored;
+    if (this.attached.size !== 1 || (await this.store.names()).length > 0) return undefined;
+    return this.attached.keys().next().value;
   }
 
-  setDefault(name: string): Promise<void> {
+  async setDefault(name: string): Promise<void> {
+    this.refuseAttached(name, "become the default model");
     return this.store.setDefault(name);
+  }
+
+  /**
+   * Makes a converted model folder outside the store usable by name in this process (what
+   * `elmwood serve --model <folder>` serves), without copying it: the name is the folder's own name
+   * made a valid model name, with "-2", "-3"... when an installed model already has it. Nothing is
+   * written to the store; the folder is the user's, so it is never removed or made the default.
+   */
+  async attach(folder: string): Promise<StoredModel> {
+    const dir = resolve(folder);
+    await readManifest(dir);
+    const stored = basename(dir);
+    if (resolve(this.store.modelDir(stored)) === dir && (await this.store.has(stored))) {
+      return this.store.inspect(stored);
+    }
+    for (const [name, attachedDir] of this.attached) if (attachedDir === dir) return this.inspect(name);
+    const base = toModelName(stored);
+    let name = base;
+    for (let n = 2; (await this.store.has(name)) || this.attached.has(name); n++) name = `${base}-${n}`;
+    this.attached.set(name, dir);
+    return this.inspect(name);
+  }
+
+  /** Throws BAD_INPUT when `name` is an attached folder, which the library must leave alone. */
+  refuseAttached(name: string, action: string): void {
+    const dir = this.attached.get(name);
+    if (dir === undefined) return;
+    throw new ElmwoodError(
+      "BAD_INPUT",
+      `'${name}' is the model folder ${dir}, served only while this Elmwood runs; it cannot ${action}.`,
+      `To keep it in Elmwood's library, import it: elmwood models import ${dir}`,
+    );
   }
 
   /** Where a repository's checkpoint is downloaded: downloads/<owner>/<name>. */
@@ -370,6 +433,7 @@ export class ModelLibrary {
       overwrite: boolean;
     },
   ): Promise<void> {
+    this.refuseAttached(name, "be replaced by a new model of that name");
     const lock = await this.modelLock(name, `converting ${name}`, o.signal, o.emit);
     try {
       if (!o.overwrite && (await this.store.has(name))) {
@@ -534,6 +598,7 @@ export class ModelLibrary {
     const name = checkName(
       options.name ?? (isModelName(manifest.name) ? manifest.name : toModelName(basename(folder))),
     );
+    this.refuseAttached(name, "be replaced by a new model of that name");
     const target = this.store.modelDir(name);
     if (resolve(target) === folder)
       return { model: await this.store.inspect(name), kind: "elmwood" as const };
@@ -577,6 +642,7 @@ export class ModelLibrary {
    * model was converted from that checkpoint (unless `keepSource`).
    */
   async remove(name: string, options: { keepSource?: boolean } = {}): Promise<RemoveResult> {
+    this.refuseAttached(name, "be removed");
     const model = await this.store.inspect(name);
     await this.store.remove(name);
     if (options.keepSource || !model.source.managed || !model.source.present) return { name };
@@ -588,6 +654,7 @@ export class ModelLibrary {
 
   /** Deletes the downloaded checkpoint a model was converted from, keeping the model. */
   async removeSource(name: string): Promise<RemoveSourceResult> {
+    this.refuseAttached(name, "have its source removed");
     const model = await this.store.inspect(name);
     if (!model.source.managed) {
       throw new ElmwoodError(

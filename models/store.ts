@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import type { Dirent } from "node:fs";
 import { readdir, rename, rm, stat } from "node:fs/promises";
-import { join, relative, resolve, sep } from "node:path";
+import { basename, join, relative, resolve, sep } from "node:path";
 import { ElmwoodError } from "../engine/errors.ts";
 import { countParameters } from "../engine/openelm/config.ts";
 import type { Precision } from "../engine/openelm/graph.ts";
@@ -139,8 +139,12 @@ export class ModelStore {
     return this.describe(name, await this.getDefault());
   }
 
-  private async describe(name: string, defaultName: string | undefined): Promise<StoredModel> {
-    const dir = this.modelDir(name);
+  private describe(name: string, defaultName: string | undefined): Promise<StoredModel> {
+    return this.describeAt(name, this.modelDir(name), defaultName);
+  }
+
+  /** A converted model in `dir` (in the store or not), described under `name`. */
+  async describeAt(name: string, dir: string, defaultName: string | undefined): Promise<StoredModel> {
     const { manifest, config } = await readManifest(dir);
     const sourcePath = manifest.source?.path ?? "";
     return {
@@ -164,13 +168,11 @@ export class ModelStore {
   }
 
   /** The NOT_FOUND error for `name`, naming the models that are installed. */
-  async notFound(name: string, folder?: string): Promise<ElmwoodError> {
+  async notFound(name: string): Promise<ElmwoodError> {
     const names = await this.names();
     return new ElmwoodError(
       "NOT_FOUND",
-      folder
-        ? `No model named '${name}' is installed, and there is no folder at ${folder}.`
-        : `No model named '${name}' is installed.`,
+      `No model named '${name}' is installed.`,
       names.length > 0
         ? `Installed: ${names.join(", ")}.`
         : "No models are installed yet: get one with 'elmwood models pull' (270M-Instruct by default).",
@@ -227,37 +229,53 @@ export class ModelStore {
   }
 }
 
+/** What a --model value named: a converted model folder, and its store name when it is installed. */
+export interface ModelTarget {
+  dir: string;
+  /** The store name; undefined for a folder outside the store. */
+  name?: string;
+}
+
+/** The one line every --model (and every place that takes a model) says it accepts. */
+const ACCEPTED =
+  "an installed model's name (see 'elmwood models list') or the path of a converted model folder (made by 'elmwood convert')";
+
 /**
- * The converted model folder for a store name, a unique name prefix ("openelm-270m-instruct" for
- * "openelm-270m-instruct-int4"), a folder path, or a Hugging Face repo id of an installed model.
- * An empty value means the default model. Anything else is NOT_FOUND, naming what is installed;
- * a folder that is not a usable model says what is wrong with it.
+ * The model a --model value names: a store name, a unique name prefix ("openelm-270m-instruct" for
+ * "openelm-270m-instruct-int4"), a Hugging Face repo id of an installed model, or a converted model
+ * folder. An empty value means the default model. Anything else is NOT_FOUND, saying what is accepted
+ * and naming what is installed; a folder that is not a usable model says what is wrong with it.
  */
-export async function resolveModelDir(
+export async function resolveModel(
   nameOrPath: string,
   paths: ElmwoodPaths = elmwoodPaths(),
-): Promise<string> {
+): Promise<ModelTarget> {
   const store = new ModelStore(paths);
   const value = nameOrPath.trim();
+  const installed = () => store.names();
+  const inStore = async (name: string): Promise<ModelTarget> => ({
+    dir: await usable(store.modelDir(name)),
+    name,
+  });
   if (!value) {
     const name = await store.getDefault();
     if (!name) {
-      const installed = await store.names();
+      const names = await installed();
       throw new ElmwoodError(
         "NOT_FOUND",
-        installed.length > 0 ? "No default model is chosen." : "No models are installed yet.",
-        installed.length > 0
-          ? `Choose one with 'elmwood models default <name>' (installed: ${installed.join(", ")}).`
-          : "Get one with 'elmwood models pull' (270M-Instruct by default).",
+        names.length > 0 ? "No default model is chosen." : "No models are installed yet.",
+        names.length > 0
+          ? `Give a model with --model, or choose the default with 'elmwood models default <name>' (installed: ${names.join(", ")}).`
+          : "Get one with 'elmwood models pull' (270M-Instruct by default), or give the path of a converted model folder with --model.",
       );
     }
-    return usable(store.modelDir(name));
+    return inStore(name);
   }
   const lower = value.toLowerCase();
   if (isModelName(lower)) {
-    if (await store.has(lower)) return usable(store.modelDir(lower));
-    const prefixed = (await store.names()).filter((n) => n.startsWith(`${lower}-`));
-    if (prefixed.length === 1) return usable(store.modelDir(prefixed[0]));
+    if (await store.has(lower)) return inStore(lower);
+    const prefixed = (await installed()).filter((n) => n.startsWith(`${lower}-`));
+    if (prefixed.length === 1) return inStore(prefixed[0]);
   }
   const folder = resolve(value);
   if (
@@ -266,7 +284,12 @@ export async function resolveModelDir(
       () => false,
     )
   ) {
-    if (await exists(join(folder, MANIFEST_FILE))) return usable(folder);
+    if (await exists(join(folder, MANIFEST_FILE))) {
+      // A store folder given by its path is that installed model.
+      const name = basename(folder);
+      const stored = resolve(store.modelDir(name)) === folder && (await store.has(name));
+      return stored ? inStore(name) : { dir: await usable(folder) };
+    }
     throw new ElmwoodError(
       "MODEL",
       (await exists(join(folder, "config.json")))
@@ -279,10 +302,29 @@ export async function resolveModelDir(
     const { models } = await store.list();
     const fromRepo = models.filter((m) => m.source.repoId?.toLowerCase() === lower);
     const pick = fromRepo.length === 1 ? fromRepo[0] : fromRepo.find((m) => m.precision === "int4");
-    if (pick) return pick.dir;
+    if (pick) return { dir: pick.dir, name: pick.name };
   }
   const looksLikePath = /[\\/]/.test(value) || value.startsWith(".") || value.startsWith("~");
-  throw await store.notFound(value, looksLikePath ? folder : undefined);
+  const names = await installed();
+  throw new ElmwoodError(
+    "NOT_FOUND",
+    looksLikePath
+      ? `There is no model folder at ${folder}, and no installed model is named '${value}'.`
+      : `No installed model is named '${value}', and there is no folder of that name.`,
+    `Give ${ACCEPTED}. ${
+      names.length > 0
+        ? `Installed: ${names.join(", ")}.`
+        : "No models are installed yet: get one with 'elmwood models pull' (270M-Instruct by default)."
+    }`,
+  );
+}
+
+/** The converted model folder a --model value names (see resolveModel). */
+export async function resolveModelDir(
+  nameOrPath: string,
+  paths: ElmwoodPaths = elmwoodPaths(),
+): Promise<string> {
+  return (await resolveModel(nameOrPath, paths)).dir;
 }
 
 async function usable(dir: string): Promise<string> {

@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,11 +27,15 @@ interface Run {
 }
 
 function elmwood(home: string, ...args: string[]): Promise<Run> {
+  return elmwoodWith({ HF_ENDPOINT: hub.url }, home, ...args);
+}
+
+function elmwoodWith(env: NodeJS.ProcessEnv, home: string, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ["bin/elmwood.js", ...args],
-      { env: { ...process.env, ELMWOOD_HOME: home, HF_ENDPOINT: hub.url, HF_TOKEN: "" } },
+      { env: { ...process.env, ELMWOOD_HOME: home, HF_TOKEN: "", ...env } },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
         resolve({ code, stdout, stderr });
@@ -113,6 +118,31 @@ describe("elmwood models", () => {
     expect(removed.code, removed.stderr).toBe(0);
     expect(lastJson(removed).removedSource).toMatchObject({ bytes: expect.any(Number) });
     expect(lastJson(await elmwood(home, "models", "list", "--json")).models).toEqual([]);
+  });
+
+  it("fails a pull from a hub nobody answers at once, in one line that names HF_ENDPOINT", async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const endpoint = `http://127.0.0.1:${port}`;
+
+    const pulled = await elmwoodWith(
+      { HF_ENDPOINT: endpoint },
+      join(root, "home-offline"),
+      "models",
+      "pull",
+      REPO,
+    );
+    expect(pulled.code).toBe(1);
+    expect(pulled.stderr).not.toMatch(/retry/);
+    const lines = pulled.stderr.trim().split("\n");
+    expect(lines.filter((l) => l.startsWith("elmwood models"))).toHaveLength(1);
+    expect(lines.at(-1)).toMatch(
+      new RegExp(
+        `^elmwood models: Cannot reach the hub at ${endpoint}: .*refused the connection.*HF_ENDPOINT`,
+      ),
+    );
   });
 
   it("lets two processes pull the same model at once: one downloads, both end with the same model", async () => {

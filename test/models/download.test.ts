@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ElmwoodError } from "../../engine/errors.ts";
 import { type DownloadOptions, downloadCheckpoint, readDownloadState } from "../../models/download.ts";
-import { HubClient, hubOptionsFromEnv } from "../../models/hub-client.ts";
+import { DEFAULT_ENDPOINT, HubClient, hubOptionsFromEnv, unreachableError } from "../../models/hub-client.ts";
 import type { LibraryProgress } from "../../models/progress.ts";
 import { FakeHub, fakeRepoFiles } from "../support/fake-hub.ts";
 
@@ -38,6 +39,15 @@ function client(options: { retries?: number; stallTimeoutMs?: number; token?: st
 
 function download(options: Partial<DownloadOptions> & { hub: HubClient }) {
   return downloadCheckpoint({ repoId: REPO, dir, freeSpace: async () => 1e12, ...options });
+}
+
+/** The address of a port that was just freed, so nothing listens there. */
+async function closedPort(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
 }
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
@@ -169,6 +179,76 @@ describe("downloadCheckpoint", () => {
     const error = await caught(download({ hub: client({ retries: 2 }) }));
     expect(error.code).toBe("NETWORK");
     expect(error.message).toMatch(/after 3 attempts: HTTP 503/);
+  });
+
+  it("retries a 503 on the file list and then succeeds", async () => {
+    hub.fault(`api:${REPO}`, { kind: "status", status: 503 });
+    const retries: LibraryProgress[] = [];
+    await download({ hub: client(), onProgress: (e) => e.type === "retry" && retries.push(e) });
+    expect(retries).toEqual([
+      expect.objectContaining({ attempt: 1, reason: expect.stringContaining("HTTP 503") }),
+    ]);
+    expect(hub.requests.filter((r) => r.path.startsWith("/api/")).map((r) => r.status)).toEqual([503, 200]);
+    expect(sha256(await readFile(join(dir, "model.safetensors")))).toBe(sha256(weights));
+  });
+
+  describe("a hub that cannot be reached fails at once, naming HF_ENDPOINT", () => {
+    /**
+     * A download with the default five retries, whose first retry (if any) is recorded and cancels
+     * it, so a failure that is retried shows as a retry and a CANCELLED error rather than a wait.
+     */
+    async function pullFrom(endpoint: string) {
+      const retries: LibraryProgress[] = [];
+      const stop = new AbortController();
+      const error = await caught(
+        download({
+          hub: new HubClient({ endpoint, retry: { retries: 5, backoffMs: 60_000, maxBackoffMs: 60_000 } }),
+          signal: stop.signal,
+          onProgress: (e) => {
+            if (e.type !== "retry") return;
+            retries.push(e);
+            stop.abort();
+          },
+        }),
+      );
+      return { error, retries };
+    }
+
+    it("when nothing listens on its port", async () => {
+      const endpoint = await closedPort();
+      const { error, retries } = await pullFrom(endpoint);
+      expect(retries).toEqual([]);
+      expect(error.code).toBe("NETWORK");
+      expect(error.message).toMatch(
+        new RegExp(
+          `^Cannot reach the hub at ${endpoint}: 127\\.0\\.0\\.1:\\d+ refused the connection \\(ECONNREFUSED\\)\\.$`,
+        ),
+      );
+      expect(error.hint).toContain(`unset HF_ENDPOINT to download from ${DEFAULT_ENDPOINT}`);
+    });
+
+    it("when its host name does not resolve", async () => {
+      // .invalid is reserved (RFC 6761): no resolver may answer for it.
+      const endpoint = "http://elmwood-test-hub.invalid";
+      const { error, retries } = await pullFrom(endpoint);
+      expect(retries).toEqual([]);
+      expect(error.code).toBe("NETWORK");
+      expect(error.message).toMatch(
+        /^Cannot reach the hub at http:\/\/elmwood-test-hub\.invalid: the name elmwood-test-hub\.invalid (does not resolve|could not be resolved) \((ENOTFOUND|EAI_AGAIN)\)\.$/,
+      );
+      expect(error.hint).toContain("HF_ENDPOINT");
+    });
+
+    it("when the default hub cannot be reached, says how to download from a mirror", () => {
+      const error = unreachableError(DEFAULT_ENDPOINT, { code: "EAI_AGAIN", hostname: "huggingface.co" });
+      expect(error?.toLine()).toBe(
+        "Cannot reach the hub at https://huggingface.co: the name huggingface.co could not be resolved (EAI_AGAIN). " +
+          "Check the network connection and run the same command again; to download from a mirror, set HF_ENDPOINT to its address (HF_ENDPOINT=https://mirror.example).",
+      );
+      // Resets and timeouts are not "unreachable": they stay retried.
+      expect(unreachableError(DEFAULT_ENDPOINT, { code: "ECONNRESET" })).toBeUndefined();
+      expect(unreachableError(DEFAULT_ENDPOINT, { code: "ETIMEDOUT" })).toBeUndefined();
+    });
   });
 
   it("abandons a stalled connection after the stall timeout and resumes on retry", async () => {

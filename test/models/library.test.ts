@@ -9,7 +9,7 @@ import { elmwoodPaths } from "../../engine/paths.ts";
 import { HubClient } from "../../models/hub-client.ts";
 import { ModelLibrary } from "../../models/library.ts";
 import type { LibraryProgress } from "../../models/progress.ts";
-import { resolveModelDir } from "../../models/store.ts";
+import { resolveModel, resolveModelDir } from "../../models/store.ts";
 import { FakeHub } from "../support/fake-hub.ts";
 import { SMALL_OPENELM, writeRandomCheckpoint } from "../support/random-checkpoint.ts";
 
@@ -251,27 +251,118 @@ describe("ModelLibrary.importFolder", () => {
   });
 });
 
-describe("resolveModelDir", () => {
+describe("resolveModel", () => {
   it("accepts a store name, a unique name prefix, a repo id and a model folder", async () => {
     const paths = elmwoodPaths(home);
     await library().pull(REPO);
     const dir = join(home, "models", NAME);
-    expect(await resolveModelDir(NAME, paths)).toBe(dir);
-    expect(await resolveModelDir("openelm-tiny", paths)).toBe(dir);
-    expect(await resolveModelDir(REPO, paths)).toBe(dir);
-    expect(await resolveModelDir(dir, paths)).toBe(dir);
-    expect(await resolveModelDir("", paths)).toBe(dir);
+    const installed = { dir, name: NAME };
+    expect(await resolveModel(NAME, paths)).toEqual(installed);
+    expect(await resolveModel("openelm-tiny", paths)).toEqual(installed);
+    expect(await resolveModel(REPO, paths)).toEqual(installed);
+    expect(await resolveModel("", paths)).toEqual(installed);
+    // A store folder given by its path is that installed model; a folder elsewhere has no name.
+    expect(await resolveModel(dir, paths)).toEqual(installed);
+    const outside = join(home, "elsewhere");
+    await convertCheckpoint(checkpointDir, outside, { precision: "int4" });
+    expect(await resolveModel(outside, paths)).toEqual({ dir: outside });
+    expect(await resolveModelDir(outside, paths)).toBe(outside);
   });
 
-  it("names the installed models when nothing matches, and explains an unconverted checkpoint", async () => {
+  it("says what it accepts and names the installed models when nothing matches", async () => {
     const paths = elmwoodPaths(home);
+    const none = await caught(resolveModel("openelm-9b", paths));
+    expect(none.code).toBe("NOT_FOUND");
+    expect(none.hint).toContain("an installed model's name");
+    expect(none.hint).toContain("the path of a converted model folder");
+    expect(none.hint).toContain("No models are installed yet");
+
     await library().pull(REPO);
-    const unknown = await caught(resolveModelDir("openelm-9b", paths));
-    expect(unknown.code).toBe("NOT_FOUND");
-    expect(unknown.hint).toBe(`Installed: ${NAME}.`);
-    const raw = await caught(resolveModelDir(checkpointDir, paths));
+    const unknown = await caught(resolveModel("openelm-9b", paths));
+    expect(unknown.message).toBe(
+      "No installed model is named 'openelm-9b', and there is no folder of that name.",
+    );
+    expect(unknown.hint).toMatch(/an installed model's name .* or the path of a converted model folder/);
+    expect(unknown.hint).toContain(`Installed: ${NAME}.`);
+    const path = await caught(resolveModel("./no/such/folder", paths));
+    expect(path.message).toBe(
+      `There is no model folder at ${join(process.cwd(), "no", "such", "folder")}, and no installed model is named './no/such/folder'.`,
+    );
+    expect(path.hint).toContain(`Installed: ${NAME}.`);
+
+    const raw = await caught(resolveModel(checkpointDir, paths));
     expect(raw.message).toContain("has not been converted");
     expect(raw.hint).toContain("elmwood models import");
+  });
+});
+
+describe("ModelLibrary.attach", () => {
+  let folder: string;
+  beforeEach(async () => {
+    folder = join(home, "My Tiny Model");
+    await convertCheckpoint(checkpointDir, folder, { precision: "int4" });
+  });
+
+  it("makes a folder outside the store usable by a name made from the folder's, without copying it", async () => {
+    const lib = library();
+    const attached = await lib.attach(folder);
+    expect(attached).toMatchObject({
+      name: "my-tiny-model",
+      dir: folder,
+      precision: "int4",
+      isDefault: true,
+    });
+    expect(await lib.inspect("my-tiny-model")).toMatchObject({ name: "my-tiny-model", dir: folder });
+    expect((await lib.list()).models.map((m) => [m.name, m.dir])).toEqual([["my-tiny-model", folder]]);
+    expect(await lib.getDefault()).toBe("my-tiny-model");
+    expect((await lib.attach(folder)).name).toBe("my-tiny-model");
+    // Nothing was written to the store, and another library (another process) does not see it.
+    expect(await readdir(join(home, "models")).catch(() => [])).toEqual([]);
+    expect((await library().list()).models).toEqual([]);
+  });
+
+  it("picks another name when an installed model has it, and leaves the installed default alone", async () => {
+    const lib = library();
+    await lib.pull(REPO);
+    const copy = join(home, NAME);
+    await convertCheckpoint(checkpointDir, copy, { precision: "int4" });
+    expect((await lib.attach(copy)).name).toBe(`${NAME}-2`);
+    const { models } = await lib.list();
+    expect(models.map((m) => [m.name, m.dir, m.isDefault])).toEqual([
+      [NAME, join(home, "models", NAME), true],
+      [`${NAME}-2`, copy, false],
+    ]);
+    expect(await lib.getDefault()).toBe(NAME);
+    // The store's own folder, given by path, is the installed model rather than a second name for it.
+    expect((await lib.attach(join(home, "models", NAME))).name).toBe(NAME);
+  });
+
+  it("never removes, replaces or makes default the user's folder", async () => {
+    const lib = library();
+    const { name } = await lib.attach(folder);
+    const files = (await readdir(folder)).sort();
+    for (const attempt of [
+      () => lib.remove(name),
+      () => lib.removeSource(name),
+      () => lib.setDefault(name),
+      () => lib.importFolder(checkpointDir, { name }),
+    ]) {
+      const error = await caught(attempt());
+      expect(error.code).toBe("BAD_INPUT");
+      expect(error.message).toContain(folder);
+      expect(error.hint).toContain(`elmwood models import ${folder}`);
+    }
+    expect((await readdir(folder)).sort()).toEqual(files);
+    expect(await lib.inspect(name)).toMatchObject({ dir: folder, isDefault: true });
+    expect(await readdir(join(home, "models")).catch(() => [])).toEqual([]);
+  });
+
+  it("refuses a folder that is not a converted model", async () => {
+    const lib = library();
+    const error = await caught(lib.attach(checkpointDir));
+    expect(error.code).toBe("NOT_FOUND");
+    expect(error.message).toContain("no manifest.json");
+    expect((await lib.list()).models).toEqual([]);
   });
 });
 

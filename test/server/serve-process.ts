@@ -12,6 +12,8 @@ export interface ServeInfo {
   port: number;
   apiBaseUrl: string | null;
   apiToken: string | null;
+  /** The model loaded at start (--model), by the name it is served under. */
+  model: string | null;
 }
 
 export interface ServeProcess {

@@ -4,14 +4,15 @@ import { generate as runGeneration } from "../../runtime/generator.ts";
 import { GREEDY, type SamplingOptions } from "../../runtime/sampler.ts";
 import { llamaTokenizer } from "../../text/tokenizer.ts";
 import { type Command, log, printJson } from "../command.ts";
-import { loadModelFromArgs, MODEL_OPTIONS } from "../model-arg.ts";
+import { loadModelFromArgs } from "../load-model.ts";
+import { MODEL_OPTIONS } from "../model-arg.ts";
 import { numberOption, parseTokenList } from "../parse.ts";
 import { abortOnSigint } from "../progress.ts";
 
 export const generate: Command = {
   name: "generate",
   usage:
-    "generate --model <dir|name> (--prompt TEXT | --tokens 1,2,3) [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--provider auto|cpu|webgpu|cuda|dml|coreml] [--threads N] [--json]",
+    "generate [--model NAME|DIR] (--prompt TEXT | --tokens 1,2,3) [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--provider auto|cpu|webgpu|cuda|dml|coreml] [--threads N] [--json]",
   help: "Generates a continuation. --prompt text gets BOS; --tokens ids are used exactly as given. Greedy unless --temperature is above 0.",
   async run(args) {
     const { values } = parseArgs({

@@ -1,12 +1,13 @@
 import { parseArgs } from "node:util";
 import { ElmwoodError } from "../../errors.ts";
 import { type Command, printJson } from "../command.ts";
-import { loadModelFromArgs, MODEL_OPTIONS } from "../model-arg.ts";
+import { loadModelFromArgs } from "../load-model.ts";
+import { MODEL_OPTIONS } from "../model-arg.ts";
 import { parseTokenList } from "../parse.ts";
 
 export const logits: Command = {
   name: "logits",
-  usage: "logits --model <dir|name> --tokens 1,2,3 [--provider P] [--threads N] --json",
+  usage: "logits [--model NAME|DIR] --tokens 1,2,3 [--provider P] [--threads N] --json",
   help: "Prints the logits for the position after the given tokens (one float per vocabulary entry).",
   async run(args) {
     const { values } = parseArgs({

@@ -5,12 +5,12 @@
  */
 import { parseArgs } from "node:util";
 import { ElmwoodError } from "../../errors.ts";
-import { parseProviderChoice } from "../../runtime/providers.ts";
 import { ApiDoor } from "../../server/api-door.ts";
 import { DEFAULT_PORT, type RunningServer, startServer } from "../../server/server.ts";
 import { ElmwoodService } from "../../service.ts";
 import { resolveApiToken } from "../../settings/api-settings.ts";
 import { type Command, log, printJson } from "../command.ts";
+import { MODEL_OPTIONS, parseModelArgs, resolveModelArg } from "../model-arg.ts";
 import { numberOption } from "../parse.ts";
 
 /** Resolves on the first SIGINT or SIGTERM; the server and the service then close in order. */
@@ -28,25 +28,37 @@ function untilStopped(): Promise<string> {
   });
 }
 
+/**
+ * The name --model is served under: an installed model's own name, or for a converted folder
+ * outside the store, the name it is attached under for this run (printed, as the API needs it).
+ */
+async function servedName(service: ElmwoodService, value: string): Promise<string> {
+  const target = await resolveModelArg(value, service.paths);
+  if (target.name !== undefined) return target.name;
+  const name = await service.attachModelFolder(target.dir);
+  log(`serving the model folder ${target.dir} as '${name}'`);
+  return name;
+}
+
 export const serve: Command = {
   name: "serve",
   usage:
-    "serve [--port P] [--model NAME] [--provider P] [--threads N] [--api] [--host ADDRESS --allow-remote] [--json]",
+    "serve [--port P] [--model NAME|DIR] [--provider P] [--threads N] [--api] [--host ADDRESS --allow-remote] [--json]",
   help: [
     "Serves Elmwood's page and engine on http://127.0.0.1:P (default 4861; 0 picks a free port) and prints the",
-    "address with this launch's token. --model loads that model now. --api adds the OpenAI-compatible API",
-    "under /v1 and prints its base URL and token (ELMWOOD_API_TOKEN sets the token; otherwise the one in",
-    "Settings). Only this machine can connect unless --host names another address and --allow-remote is given.",
+    "address with this launch's token. --model loads that model now: an installed model's name, or a converted",
+    "model folder, which is served under a name made from the folder's (printed, and 'model' in --json).",
+    "--api adds the OpenAI-compatible API under /v1 and prints its base URL and token (ELMWOOD_API_TOKEN sets",
+    "the token; otherwise the one in Settings). Only this machine can connect unless --host names another",
+    "address and --allow-remote is given.",
   ].join("\n"),
   async run(args) {
     const { values } = parseArgs({
       args,
       strict: true,
       options: {
+        ...MODEL_OPTIONS,
         port: { type: "string" },
-        model: { type: "string" },
-        provider: { type: "string" },
-        threads: { type: "string" },
         api: { type: "boolean", default: false },
         host: { type: "string", default: "127.0.0.1" },
         "allow-remote": { type: "boolean", default: false },
@@ -61,21 +73,20 @@ export const serve: Command = {
         "Pick a port from 1024 to 65535.",
       );
     }
-    const provider = values.provider === undefined ? undefined : parseProviderChoice(values.provider);
-    const threads =
-      values.threads === undefined
-        ? undefined
-        : numberOption(values.threads, "--threads", 0, { integer: true, min: 1 });
+    const { model, provider, threads } = parseModelArgs(values);
     const apiToken = values.api ? await resolveApiToken() : undefined;
 
     const service = new ElmwoodService();
     let server: RunningServer | undefined;
+    let loaded: string | null = null;
     // Without --api, the API follows its switch in Settings, on its own port, as in the desktop app.
     const apiDoor = values.api ? undefined : new ApiDoor(service);
     try {
-      if (values.model !== undefined || provider !== undefined || threads !== undefined) {
-        log(`loading ${values.model ?? "the default model"}...`);
-        const status = await service.call("models.load", { name: values.model, provider, threads });
+      if (model !== undefined || provider !== undefined || threads !== undefined) {
+        const name = model === undefined ? undefined : await servedName(service, model);
+        log(`loading ${name ?? "the default model"}...`);
+        const status = await service.call("models.load", { name, provider, threads });
+        loaded = status.name;
         log(`loaded ${status.name} on ${status.provider?.label ?? status.provider?.name ?? "?"}`);
       }
       server = await startServer({
@@ -103,6 +114,7 @@ export const serve: Command = {
         port: server.port,
         apiBaseUrl: server.apiBaseUrl ?? null,
         apiToken: server.apiToken ?? null,
+        model: loaded,
       });
     } else {
       process.stdout.write(`Elmwood is serving on ${server.uiUrl}\n`);

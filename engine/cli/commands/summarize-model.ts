@@ -9,14 +9,14 @@ import { ModelHost } from "../../runtime/model-host.ts";
 import { createCompletion } from "../../service/completion.ts";
 import { chatTemplateFor } from "../../text/chat-template.ts";
 import type { Command } from "../command.ts";
-import { resolveModelArg } from "../model-arg.ts";
+import { type ModelArgs, resolveModelArg } from "../model-arg.ts";
 import { summarizeCommand } from "./summarize.ts";
 
 const hosts: ModelHost[] = [];
 
-async function loadCompletion(model: string | undefined): Promise<Completion> {
-  const dir = await resolveModelArg(model);
-  const host = await ModelHost.start(dir);
+async function loadCompletion({ model, provider, threads }: ModelArgs): Promise<Completion> {
+  const { dir } = await resolveModelArg(model);
+  const host = await ModelHost.start(dir, { provider, threads });
   hosts.push(host);
   const { manifest } = host.info;
   return createCompletion({

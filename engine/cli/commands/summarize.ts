@@ -1,5 +1,5 @@
 /**
- * `elmwood summarize <file> [--model DIR|NAME]`: a summary of a whole document by map-reduce over the
+ * `elmwood summarize <file> [--model NAME|DIR]`: a summary of a whole document by map-reduce over the
  * model's window, streamed to stdout with "part i of n" progress on stderr.
  *
  * The model arrives through `createCompletion`, which the runtime provides; this module builds the
@@ -10,24 +10,25 @@ import type { Completion } from "../../documents/completion.ts";
 import type { SummaryStyle } from "../../documents/summarize.ts";
 import { ElmwoodError } from "../../errors.ts";
 import { type Command, log, printJson } from "../command.ts";
+import { MODEL_OPTIONS, type ModelArgs, parseModelArgs } from "../model-arg.ts";
 
 const STYLES: SummaryStyle[] = ["short", "bullets", "detailed"];
 
-export function summarizeCommand(
-  createCompletion: (model: string | undefined) => Promise<Completion>,
-): Command {
+export function summarizeCommand(createCompletion: (model: ModelArgs) => Promise<Completion>): Command {
   return {
     name: "summarize",
-    usage: "summarize <file> [--model DIR|NAME] [--style short|bullets|detailed] [--json]",
+    usage:
+      "summarize <file> [--model NAME|DIR] [--style short|bullets|detailed] [--provider P] [--threads N] [--json]",
     help: "Summarizes a PDF, Word, HTML, Markdown or text file of any length. Ctrl-C cancels.",
     async run(args) {
       const { values, positionals } = parseArgs({
         args,
         strict: true,
         allowPositionals: true,
-        options: { model: { type: "string" }, style: { type: "string" }, json: { type: "boolean" } },
+        options: { ...MODEL_OPTIONS, style: { type: "string" }, json: { type: "boolean" } },
       });
       if (positionals.length !== 1) throw new ElmwoodError("BAD_INPUT", "Give one file to summarize.");
+      const modelArgs = parseModelArgs(values);
       const style = (values.style ?? "short") as SummaryStyle;
       if (!STYLES.includes(style)) {
         throw new ElmwoodError(
@@ -39,7 +40,7 @@ export function summarizeCommand(
       const { readDocument } = await import("../../documents/read-document.ts");
       const { summarizeSections } = await import("../../documents/summarize.ts");
       const document = await readDocument(positionals[0]);
-      const completion = await createCompletion(values.model);
+      const completion = await createCompletion(modelArgs);
       const abort = new AbortController();
       const onSignal = () => abort.abort();
       process.once("SIGINT", onSignal);
