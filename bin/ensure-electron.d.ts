@@ -20,6 +20,4 @@ export interface EnsureElectronOptions {
   runInstaller?: (dir: string) => InstallerResult | Promise<InstallerResult>;
 }
 
-export function ensureElectron(
-  options?: EnsureElectronOptions,
-): Promise<{ ok: boolean; message?: string }>;
+export function ensureElectron(options?: EnsureElectronOptions): Promise<{ ok: boolean; message?: string }>;
