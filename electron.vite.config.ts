@@ -14,7 +14,7 @@ export default defineConfig({
   main: {
     build: {
       // Every runtime dependency stays a require at run time; the native ones must.
-      externalizeDeps: { include: ["onnxruntime-node", "libsql"] },
+      externalizeDeps: { include: ["onnxruntime-node", "libsql", "koffi"] },
       // The model and the document preparer run in worker threads; they are bundled beside index.js
       // under the names the engine looks for when it is not running from TypeScript sources.
       lib: {

@@ -1,81 +1,57 @@
 /**
- * The KV cache: one key and one value buffer per layer, each big enough for the whole context window
- * and allocated once per session.
+ * The KV cache: one key and one value tensor per layer, each covering the whole context window,
+ * allocated once by onnxruntime in the memory the session reads them from (host memory on the CPU,
+ * device memory on a GPU provider) and bound as both the past input and the present output of every
+ * run. GroupQueryAttention sees the same buffer on both sides and writes each new row in place; it
+ * reads rows up to seqlens_k only, so rows past the valid length are never looked at and rewinding
+ * is just lowering that length. Nothing is copied between steps, whatever the context length, and
+ * JavaScript never holds these tensors' memory.
  *
- * GroupQueryAttention updates a cache in place when the same tensor is passed as its past input and
- * its present output. onnxruntime-node, however, copies every output back into a fresh JavaScript
- * buffer after each run, so handing it the full 2048-position buffer would copy the whole cache on
- * every decoded token (66 MB for the 270M model). So the tensors given to a run cover only a
- * `capacity` that grows in steps of 64 positions inside the same buffers: the per-token copy follows
- * the context actually in use (measured once by hand on the 270M shape: 65 tok/s at capacity 512, 46 at 1024, 32
- * at 2048). Growing re-lays the used rows in place ([kvHeads, capacity, headDim] per layer), which
- * costs about one such copy every 64 tokens.
+ * (Through onnxruntime-node's binding every present output was copied into a new JavaScript buffer
+ * after each run, so the cost of a token grew with the window handed to onnxruntime: 66 MB a token at
+ * 2,048 positions on the 270M shape.)
  */
-import * as ort from "onnxruntime-node";
 import type { OpenElmConfig } from "../openelm/config.ts";
+import type { NativeSession, NativeTensor } from "./ort/native-session.ts";
 
-const CAPACITY_STEP = 64;
-
-interface LayerBuffers {
-  kvHeads: number;
-  key: Float32Array;
-  value: Float32Array;
+/** The graph's names for layer i's cache inputs and outputs (engine/openelm/graph.ts). */
+export function kvNames(i: number) {
+  return {
+    pastKey: `past_key_values.${i}.key`,
+    pastValue: `past_key_values.${i}.value`,
+    presentKey: `present.${i}.key`,
+    presentValue: `present.${i}.value`,
+  };
 }
 
 export class KvCache {
-  private readonly layers: LayerBuffers[];
-  private capacity = 0;
-  private tensors: { key: ort.Tensor; value: ort.Tensor }[] = [];
+  private readonly layers: { key: NativeTensor; value: NativeTensor }[];
 
-  constructor(private readonly config: OpenElmConfig) {
+  constructor(session: NativeSession, config: OpenElmConfig) {
     const window = config.maxContextLength;
-    this.layers = config.layers.map(({ kvHeads }) => ({
-      kvHeads,
-      key: new Float32Array(kvHeads * window * config.headDim),
-      value: new Float32Array(kvHeads * window * config.headDim),
-    }));
-  }
-
-  /** Bytes held by the cache's buffers. */
-  get bytes(): number {
-    return this.layers.reduce((sum, l) => sum + l.key.byteLength + l.value.byteLength, 0);
-  }
-
-  get currentCapacity(): number {
-    return this.capacity;
-  }
-
-  /**
-   * The past/present tensors for a run that ends with `total` valid positions, of which `valid`
-   * (those before the run) must be kept if the capacity grows.
-   */
-  tensorsFor(total: number, valid: number): readonly { key: ort.Tensor; value: ort.Tensor }[] {
-    if (total > this.capacity) this.grow(total, valid);
-    return this.tensors;
-  }
-
-  private grow(needed: number, valid: number): void {
-    const window = this.config.maxContextLength;
-    const next = Math.min(window, Math.ceil(needed / CAPACITY_STEP) * CAPACITY_STEP);
-    const h = this.config.headDim;
-    if (this.capacity > 0 && valid > 0) {
-      // Move each head's rows to its new stride; the last head first, so nothing is overwritten.
-      for (const layer of this.layers) {
-        for (const buffer of [layer.key, layer.value]) {
-          for (let head = layer.kvHeads - 1; head > 0; head--) {
-            buffer.copyWithin(head * next * h, head * this.capacity * h, (head * this.capacity + valid) * h);
-          }
-        }
-      }
-    }
-    this.capacity = next;
-    this.tensors = this.layers.map((layer) => {
-      const size = layer.kvHeads * next * h;
-      const dims = [1, layer.kvHeads, next, h];
-      return {
-        key: new ort.Tensor("float32", layer.key.subarray(0, size), dims),
-        value: new ort.Tensor("float32", layer.value.subarray(0, size), dims),
-      };
+    this.layers = config.layers.map(({ kvHeads }, i) => {
+      const names = kvNames(i);
+      const shape = [1, kvHeads, window, config.headDim];
+      const key = session.inputTensor(names.pastKey, "float32", shape);
+      const value = session.inputTensor(names.pastValue, "float32", shape);
+      session.bindInput(names.pastKey, key);
+      session.bindOutput(names.presentKey, key);
+      session.bindInput(names.pastValue, value);
+      session.bindOutput(names.presentValue, value);
+      return { key, value };
     });
+  }
+
+  /** Gives the tensors back (a later binding of the same names drops the session's references). */
+  release(session: NativeSession): void {
+    for (const layer of this.layers) {
+      session.releaseTensor(layer.key);
+      session.releaseTensor(layer.value);
+    }
+  }
+
+  /** Bytes the cache's tensors take (allocated up front; host pages become resident as rows fill). */
+  get bytes(): number {
+    return this.layers.reduce((sum, l) => sum + l.key.bytes + l.value.bytes, 0);
   }
 }

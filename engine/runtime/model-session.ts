@@ -1,7 +1,9 @@
 /**
- * One loaded OpenELM model on one execution provider, with its KV cache. The cache covers the whole
- * context window and is allocated once: every run passes each layer's key/value buffer both as the
- * past input and as the present output, so GroupQueryAttention writes the new rows in place.
+ * One loaded OpenELM model on one execution provider, with its KV cache. The session is driven
+ * through onnxruntime's C API with IO binding (ort/native-session.ts): the cache covers the whole
+ * context window, lives in memory onnxruntime owns and is bound as past and present once, so
+ * GroupQueryAttention writes the new rows in place; per step JavaScript writes the new token ids and
+ * two lengths into host tensors and copies the logits out (128 KB for a 32,000-token vocabulary).
  *
  * The cache remembers which tokens it holds. `logitsFor(tokens)` reuses the longest common prefix with
  * them (the next chat turn, a regenerate) and only computes the rest: rewinding is just lowering the
@@ -9,11 +11,11 @@
  */
 
 import { join } from "node:path";
-import * as ort from "onnxruntime-node";
 import { ElmwoodError, throwIfAborted } from "../errors.ts";
 import type { OpenElmConfig } from "../openelm/config.ts";
 import { type LoadedManifest, MODEL_FILE, readManifest } from "../openelm/manifest.ts";
 import { KvCache } from "./kv-cache.ts";
+import type { NativeSession, NativeTensor } from "./ort/native-session.ts";
 import { type ActiveProvider, startSession } from "./provider-choice.ts";
 import { defaultThreads, type ProviderChoice } from "./providers.ts";
 import type { AdapterKind } from "./vulkan-probe.ts";
@@ -32,6 +34,17 @@ export interface LoadOptions {
   adapterKind?: AdapterKind;
   /** Where `auto` remembers measured choices; defaults to the profile's cache folder. */
   choicesFile?: string;
+  /** Records onnxruntime's profile of every run, written by `endProfiling()` (the benchmark's use). */
+  profilePrefix?: string;
+}
+
+/** Time spent moving data in and out of onnxruntime and inside its runs, for the benchmark. */
+export interface RunStats {
+  runs: number;
+  /** Inside RunWithBinding. */
+  runMs: number;
+  /** Writing inputs into onnxruntime's tensors and copying the logits out. */
+  copyMs: number;
 }
 
 const DEFAULT_PREFILL_CHUNK = 512;
@@ -39,22 +52,32 @@ const DEFAULT_PREFILL_CHUNK = 512;
 export class ModelSession {
   /** Tokens whose keys and values are in the cache, in order. */
   private cached: number[] = [];
-  private readonly logits: ort.Tensor;
+  private readonly logits: Float32Array;
+  private readonly logitsOut: NativeTensor;
+  private readonly seqlensK: NativeTensor;
+  private readonly totalLength: NativeTensor;
+  /** The one-token input every decode step reuses. */
+  private readonly nextToken: NativeTensor;
+  private readonly cache: KvCache;
   private busy = false;
+  readonly stats: RunStats = { runs: 0, runMs: 0, copyMs: 0 };
 
   private constructor(
     readonly dir: string,
     readonly model: LoadedManifest,
-    private readonly session: ort.InferenceSession,
-    private readonly cache: KvCache,
+    private readonly session: NativeSession,
     readonly provider: ActiveProvider,
     private readonly prefillChunk: number,
     readonly loadMs: number,
   ) {
-    this.logits = new ort.Tensor("float32", new Float32Array(model.config.vocabSize), [
-      1,
-      model.config.vocabSize,
-    ]);
+    const vocab = model.config.vocabSize;
+    this.logits = new Float32Array(vocab);
+    this.logitsOut = session.hostTensor("float32", [1, vocab]);
+    session.bindOutput("logits", this.logitsOut);
+    this.seqlensK = session.hostTensor("int32", [1]);
+    this.totalLength = session.hostTensor("int32", []);
+    this.nextToken = session.hostTensor("int64", [1, 1]);
+    this.cache = new KvCache(session, model.config);
   }
 
   get config(): OpenElmConfig {
@@ -82,12 +105,12 @@ export class ModelSession {
       choicesFile: options.choicesFile,
       modelKey: model.manifest.files.map((f) => f.sha256).join(":"),
       measure: (candidate) => ModelSession.decodeSpeed(dir, model, candidate),
+      profilePrefix: options.profilePrefix,
     });
     return new ModelSession(
       dir,
       model,
       session,
-      new KvCache(model.config),
       provider,
       options.prefillChunk ?? DEFAULT_PREFILL_CHUNK,
       performance.now() - started,
@@ -98,29 +121,29 @@ export class ModelSession {
    * Decode tokens per second of a session, after a warm-up (first runs compile shaders and pack
    * weights): the measure `auto` compares providers by when it cannot tell what an adapter is.
    */
-  static async decodeSpeed(
-    dir: string,
-    model: LoadedManifest,
-    session: ort.InferenceSession,
-  ): Promise<number> {
-    const probe = new ModelSession(
-      dir,
-      model,
-      session,
-      new KvCache(model.config),
-      { name: "cpu", label: "", reason: "" },
-      64,
-      0,
-    );
-    const tokens = [model.config.bosTokenId, ...Array.from({ length: 15 }, (_, i) => 1000 + i)];
-    await probe.logitsFor(tokens);
-    for (let i = 0; i < 2; i++)
-      await probe.logitsFor([...tokens, ...Array.from({ length: i + 1 }, () => 500)]);
-    const steps = 6;
-    const started = performance.now();
-    for (let i = 0; i < steps; i++)
-      await probe.logitsFor([...tokens, ...Array.from({ length: i + 3 }, () => 500)]);
-    return (steps / (performance.now() - started)) * 1000;
+  static async decodeSpeed(dir: string, model: LoadedManifest, session: NativeSession): Promise<number> {
+    const probe = new ModelSession(dir, model, session, { name: "cpu", label: "", reason: "" }, 64, 0);
+    try {
+      const tokens = [model.config.bosTokenId, ...Array.from({ length: 15 }, (_, i) => 1000 + i)];
+      await probe.logitsFor(tokens);
+      for (let i = 0; i < 2; i++)
+        await probe.logitsFor([...tokens, ...Array.from({ length: i + 1 }, () => 500)]);
+      const steps = 6;
+      const started = performance.now();
+      for (let i = 0; i < steps; i++)
+        await probe.logitsFor([...tokens, ...Array.from({ length: i + 3 }, () => 500)]);
+      return (steps / (performance.now() - started)) * 1000;
+    } finally {
+      probe.releaseTensors(); // the session is kept (or released) by the caller
+    }
+  }
+
+  /** Gives this object's tensors back to the session without releasing the session. */
+  private releaseTensors(): void {
+    for (const tensor of [this.logitsOut, this.seqlensK, this.totalLength, this.nextToken]) {
+      this.session.releaseTensor(tensor);
+    }
+    this.cache.release(this.session);
   }
 
   /** Forget the cache (the next call recomputes everything). */
@@ -156,10 +179,13 @@ export class ModelSession {
     if (reused === tokens.length) reused--;
     this.cached.length = reused;
     for (let start = reused; start < tokens.length; start += this.prefillChunk) {
+      // A run blocks this thread; between runs the event loop takes its messages (an abort among
+      // them) before the next one starts.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       throwIfAborted(signal, "Generation");
       await this.run(tokens.slice(start, Math.min(tokens.length, start + this.prefillChunk)));
     }
-    return { logits: this.logits.data as Float32Array, reused, computed: tokens.length - reused };
+    return { logits: this.logits, reused, computed: tokens.length - reused };
   }
 
   /** Runs new tokens on top of the cache and appends them to it. */
@@ -179,22 +205,28 @@ export class ModelSession {
         "Wait for the current reply to finish.",
       );
     this.busy = true;
+    const copyStarted = performance.now();
+    const ids = fresh.length === 1 ? this.nextToken : this.session.hostTensor("int64", [1, fresh.length]);
     try {
-      const feeds: Record<string, ort.Tensor> = {
-        input_ids: new ort.Tensor("int64", BigInt64Array.from(fresh, BigInt), [1, fresh.length]),
-        seqlens_k: new ort.Tensor("int32", Int32Array.of(total - 1), [1]),
-        total_sequence_length: new ort.Tensor("int32", Int32Array.of(total), []),
-      };
-      const fetches: Record<string, ort.Tensor> = { logits: this.logits };
-      this.cache.tensorsFor(total, this.cached.length).forEach((layer, i) => {
-        feeds[`past_key_values.${i}.key`] = layer.key;
-        feeds[`past_key_values.${i}.value`] = layer.value;
-        fetches[`present.${i}.key`] = layer.key;
-        fetches[`present.${i}.value`] = layer.value;
-      });
-      await this.session.run(feeds, fetches);
+      // Bound after writing, every run: for a GPU provider onnxruntime copies a host input to the
+      // device when it is bound, so a value written after binding would not be seen.
+      ids.write(fresh);
+      this.seqlensK.write([total - 1]);
+      this.totalLength.write([total]);
+      this.session.bindInput("input_ids", ids);
+      this.session.bindInput("seqlens_k", this.seqlensK);
+      this.session.bindInput("total_sequence_length", this.totalLength);
+      const runStarted = performance.now();
+      this.session.run();
+      const runEnded = performance.now();
+      this.logitsOut.readInto(this.logits);
+      this.stats.runs++;
+      this.stats.runMs += runEnded - runStarted;
+      this.stats.copyMs += runStarted - copyStarted + (performance.now() - runEnded);
       this.cached.push(...fresh);
     } finally {
+      // The binding keeps its own reference until input_ids is bound again.
+      if (ids !== this.nextToken) this.session.releaseTensor(ids);
       this.busy = false;
     }
   }
@@ -219,7 +251,12 @@ export class ModelSession {
     }
   }
 
+  /** Ends the profile started with `profilePrefix` and returns its file's path. */
+  endProfiling(): string {
+    return this.session.endProfiling();
+  }
+
   async close(): Promise<void> {
-    await this.session.release();
+    this.session.release();
   }
 }

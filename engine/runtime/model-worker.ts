@@ -1,7 +1,6 @@
 /**
- * The worker thread that owns a loaded model. onnxruntime-node runs inference synchronously on the
- * thread that calls it, so the model lives here and the app's, server's and CLI's event loops stay
- * free. Messages in: load, generate, abort, logits, close. Messages out: loaded, token, done, error.
+ * The worker thread that owns a loaded model. A run of onnxruntime blocks the thread that calls it,
+ * so the model lives here and the app's, server's and CLI's event loops stay free. Messages in: load, generate, abort, logits, close. Messages out: loaded, token, done, error.
  */
 import { parentPort } from "node:worker_threads";
 import { isElmwoodError } from "../errors.ts";

@@ -10,10 +10,9 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { cpus, hostname } from "node:os";
 import { dirname, join } from "node:path";
-import * as ort from "onnxruntime-node";
 import { ElmwoodError } from "../errors.ts";
 import { elmwoodPaths } from "../paths.ts";
-import { ortEnvironment } from "./ort/environment.ts";
+import { NativeSession } from "./ort/native-session.ts";
 import {
   explainProviderFailure,
   gpuCandidates,
@@ -40,7 +39,9 @@ export interface StartRequest {
   /** Identifies the model's weights for remembered choices. */
   modelKey: string;
   /** Decode tokens per second of a started session (for the measured choice). */
-  measure: (session: ort.InferenceSession) => Promise<number>;
+  measure: (session: NativeSession) => Promise<number>;
+  /** Profile every run of the session that is kept (see NativeSessionOptions.profilePrefix). */
+  profilePrefix?: string;
 }
 
 interface RememberedChoice {
@@ -81,26 +82,21 @@ function unavailable(provider: ProviderName, auto: boolean, kind: AdapterKind): 
   return undefined;
 }
 
-function sessionOptions(provider: ProviderName, threads: number): ort.InferenceSession.SessionOptions {
-  return {
-    executionProviders: [provider],
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: "all",
-    executionMode: "sequential",
-    // Failures are reported by us in words; onnxruntime's own error lines would only be noise.
-    logSeverityLevel: 4,
-  };
-}
-
-const create = (modelPath: string, provider: ProviderName, threads: number) => {
-  ortEnvironment(); // the process's onnxruntime environment, telemetry off, before any session exists
-  return ort.InferenceSession.create(modelPath, sessionOptions(provider, threads));
+/**
+ * Session configuration: onnxruntime's worker threads do not spin while waiting for work. On a machine
+ * with few cores the spinning thread competes with the JavaScript threads (the model worker that
+ * samples and the event loop that streams tokens) and with the other matmul thread.
+ */
+export const SESSION_CONFIG: Record<string, string> = {
+  "session.intra_op.allow_spinning": "0",
 };
+
+const create = async (modelPath: string, provider: ProviderName, threads: number, profilePrefix?: string) =>
+  NativeSession.create(modelPath, { provider, threads, config: SESSION_CONFIG, profilePrefix });
 
 export async function startSession(
   request: StartRequest,
-): Promise<{ session: ort.InferenceSession; provider: ActiveProvider }> {
+): Promise<{ session: NativeSession; provider: ActiveProvider }> {
   const { modelPath, choice, threads } = request;
   if (choice !== "auto") {
     const kind = adapterKindOf(choice, request.adapterKind);
@@ -112,7 +108,7 @@ export async function startSession(
         "Use --provider auto or cpu.",
       );
     try {
-      const session = await create(modelPath, choice, threads);
+      const session = await create(modelPath, choice, threads, request.profilePrefix);
       const reason =
         kind === "software" ? `chosen explicitly (${describeVulkan(probeVulkan())})` : "chosen explicitly";
       return { session, provider: { name: choice, label: PROVIDER_LABELS[choice], reason } };
@@ -134,9 +130,9 @@ export async function startSession(
       skipped.push(`${PROVIDER_LABELS[candidate]}: ${missing}`);
       continue;
     }
-    let session: ort.InferenceSession;
+    let session: NativeSession;
     try {
-      session = await create(modelPath, candidate, threads);
+      session = await create(modelPath, candidate, threads, request.profilePrefix);
     } catch (error) {
       skipped.push(explainProviderFailure(candidate, error));
       continue;
@@ -148,10 +144,10 @@ export async function startSession(
     const verdict = await measuredChoice(request, candidate, session);
     if (verdict.provider === candidate)
       return { session, provider: { name: candidate, label, reason: verdict.reason } };
-    await session.release();
+    session.release();
     skipped.push(verdict.reason);
   }
-  const session = await create(modelPath, "cpu", threads);
+  const session = await create(modelPath, "cpu", threads, request.profilePrefix);
   const reason = skipped.length
     ? `no GPU provider to use (${skipped.join("; ")})`
     : "the CPU is this platform's only provider";
@@ -162,7 +158,7 @@ export async function startSession(
 async function measuredChoice(
   request: StartRequest,
   candidate: ProviderName,
-  session: ort.InferenceSession,
+  session: NativeSession,
 ): Promise<{ provider: ProviderName; reason: string }> {
   const file = request.choicesFile ?? join(elmwoodPaths().cache, "provider-choices.json");
   const key = [

@@ -83,17 +83,27 @@ export class Sampler {
     const scores = repetitionPenalty !== 1 ? penalize(logits, seen, repetitionPenalty) : logits;
     if (temperature === 0) return argmax(scores);
 
-    // Candidates sorted by score, best first; the temperature does not change the order.
+    // Candidates sorted by score, best first (the temperature does not change the order). Only those
+    // that can matter are sorted: the top k when k is set; otherwise those the top-p mass can reach,
+    // with top-p's normalizer still taken over every candidate.
     let best = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < scores.length; i++) if (scores[i] > best) best = scores[i];
-    const floor = best - NEGLIGIBLE * temperature;
-    let ids: number[] = [];
-    for (let i = 0; i < scores.length; i++) if (scores[i] >= floor) ids.push(i);
+    const negligible = best - NEGLIGIBLE * temperature;
+    const weight = (id: number) => Math.exp((scores[id] - best) / temperature);
+    let ids: number[];
+    let mass: number | undefined; // of all candidates, when `ids` holds only some of them
+    if (topK > 0) {
+      ids = bestK(scores, topK, negligible);
+    } else if (topP < 1) {
+      const cut = topPCut(scores, negligible, weight, topP);
+      ids = above(scores, cut.floor);
+      mass = cut.mass;
+    } else {
+      ids = above(scores, negligible);
+    }
     ids.sort((x, y) => scores[y] - scores[x] || x - y);
-    if (topK > 0 && ids.length > topK) ids = ids.slice(0, topK);
-
-    const probs = ids.map((id) => Math.exp((scores[id] - best) / temperature));
-    let total = probs.reduce((s, p) => s + p, 0);
+    const probs = ids.map(weight);
+    let total = mass ?? probs.reduce((s, p) => s + p, 0);
     let keep = ids.length;
     if (topP < 1) {
       let mass = 0;
@@ -120,6 +130,86 @@ export class Sampler {
     }
     return ids[keep - 1];
   }
+}
+
+/** Ids whose score is at least `floor`. */
+function above(scores: Float32Array, floor: number): number[] {
+  const ids: number[] = [];
+  for (let i = 0; i < scores.length; i++) if (scores[i] >= floor) ids.push(i);
+  return ids;
+}
+
+/**
+ * The k best ids at or above `floor` (in no particular order), with a min-heap: one pass over the
+ * vocabulary instead of sorting all of it. Ties at the k-th score keep the lower ids, as a full sort
+ * by (score desc, id asc) would.
+ */
+function bestK(scores: Float32Array, k: number, floor: number): number[] {
+  const heap: number[] = [];
+  // The heap's root is the worst kept candidate: lowest score, and among equal scores the highest id.
+  const worse = (a: number, b: number) => scores[a] < scores[b] || (scores[a] === scores[b] && a > b);
+  const siftDown = (start: number) => {
+    let i = start;
+    while (true) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && worse(heap[l], heap[m])) m = l;
+      if (r < heap.length && worse(heap[r], heap[m])) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m], heap[i]];
+      i = m;
+    }
+  };
+  for (let id = 0; id < scores.length; id++) {
+    if (scores[id] < floor) continue;
+    if (heap.length < k) {
+      heap.push(id);
+      for (let i = heap.length - 1; i > 0; ) {
+        const parent = (i - 1) >> 1;
+        if (!worse(heap[i], heap[parent])) break;
+        [heap[i], heap[parent]] = [heap[parent], heap[i]];
+        i = parent;
+      }
+    } else if (worse(heap[0], id)) {
+      heap[0] = id;
+      siftDown(0);
+    }
+  }
+  return heap;
+}
+
+/**
+ * A score below which no token can be in the top-p set, and the probability mass of every candidate
+ * (top-p's normalizer). The floor is found by bisection: the highest score t whose tokens at or above
+ * it still hold at least p of the mass, so the smallest such prefix of the sorted candidates lies
+ * above it and only those tokens need sorting. A few passes over the vocabulary cost far less than
+ * sorting it.
+ */
+function topPCut(
+  scores: Float32Array,
+  negligible: number,
+  weight: (id: number) => number,
+  topP: number,
+): { floor: number; mass: number } {
+  const weights = new Float64Array(scores.length);
+  for (let i = 0; i < scores.length; i++) if (scores[i] >= negligible) weights[i] = weight(i);
+  const massAbove = (t: number) => {
+    let m = 0;
+    for (let i = 0; i < scores.length; i++) if (scores[i] >= t) m += weights[i];
+    return m;
+  };
+  const mass = massAbove(negligible);
+  let low = negligible; // holds all of the mass
+  let high = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < scores.length; i++) if (scores[i] > high) high = scores[i];
+  for (let step = 0; step < 12 && high - low > 1e-6; step++) {
+    const middle = (low + high) / 2;
+    if (massAbove(middle) >= topP * mass) low = middle;
+    else high = middle;
+  }
+  // A hair lower, so summation order can never cut the boundary token: top-p itself is decided below.
+  return { floor: low - 1e-4, mass };
 }
 
 export function argmax(values: ArrayLike<number>): number {

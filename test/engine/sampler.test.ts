@@ -67,4 +67,60 @@ describe("sampler", () => {
     for (let i = 0; i < 10000; i++) buckets[Math.floor(random() * 10)]++;
     for (const b of buckets) expect(Math.abs(b - 1000)).toBeLessThan(150);
   });
+
+  it("draws exactly what a full sort of a 32,000-token vocabulary would, for every filter", () => {
+    // The sampler sorts only the candidates that can matter; this reference sorts them all.
+    const reference = (scores: Float32Array, o: SamplingOptions) => {
+      let best = Number.NEGATIVE_INFINITY;
+      for (const x of scores) best = Math.max(best, x);
+      let ids = Array.from(scores.keys()).filter((i) => scores[i] >= best - 30 * o.temperature);
+      ids.sort((x, y) => scores[y] - scores[x] || x - y);
+      if (o.topK > 0) ids = ids.slice(0, o.topK);
+      const probs = ids.map((i) => Math.exp((scores[i] - best) / o.temperature));
+      let total = probs.reduce((a, b) => a + b, 0);
+      let keep = ids.length;
+      let mass = 0;
+      for (let i = 0; o.topP < 1 && i < ids.length; i++) {
+        mass += probs[i] / total;
+        if (mass >= o.topP) {
+          keep = i + 1;
+          break;
+        }
+      }
+      if (o.minP > 0) {
+        let n = 0;
+        while (n < keep && probs[n] >= o.minP * probs[0]) n++;
+        keep = Math.max(1, n);
+      }
+      total = probs.slice(0, keep).reduce((a, b) => a + b, 0);
+      return (r: number) => {
+        let left = r * total;
+        for (let i = 0; i < keep; i++) {
+          left -= probs[i];
+          if (left < 0) return ids[i];
+        }
+        return ids[keep - 1];
+      };
+    };
+    const random = seededRandom(3);
+    const vocab = Float32Array.from({ length: 32_000 }, () => (random() - 0.5) * 12);
+    vocab[17] = vocab[18]; // a tie
+    const settings: Partial<SamplingOptions>[] = [
+      { temperature: 0.7, topK: 40, topP: 0.9 },
+      { temperature: 1, topP: 0.5 },
+      { temperature: 0.3, topP: 0.95 },
+      { temperature: 1.2, topK: 5 },
+      { temperature: 0.8, minP: 0.05 },
+      { temperature: 1 },
+    ];
+    for (const setting of settings) {
+      const options = { ...GREEDY, seed: 9, ...setting };
+      const sampler = new Sampler(options);
+      const draws = seededRandom(9);
+      const draw = reference(vocab, options);
+      for (let n = 0; n < 30; n++) {
+        expect(sampler.sample(vocab), JSON.stringify(setting)).toBe(draw(draws()));
+      }
+    }
+  });
 });

@@ -47,6 +47,11 @@ const FUNCTIONS = {
   SetSessionGraphOptimizationLevel: [23, "void *SetSessionGraphOptimizationLevel(void *options, int level)"],
   SetIntraOpNumThreads: [24, "void *SetIntraOpNumThreads(void *options, int threads)"],
   SetInterOpNumThreads: [25, "void *SetInterOpNumThreads(void *options, int threads)"],
+  SessionGetInputCount: [30, "void *SessionGetInputCount(void *session, _Out_ size_t *count)"],
+  SessionGetInputName: [
+    36,
+    "void *SessionGetInputName(void *session, size_t index, void *allocator, _Out_ void **name)",
+  ],
   CreateRunOptions: [39, "void *CreateRunOptions(_Out_ void **options)"],
   CreateTensorAsOrtValue: [
     48,
