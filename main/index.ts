@@ -12,6 +12,7 @@ import { ApiDoor } from "../engine/server/api-door.ts";
 import { ElmwoodService } from "../engine/service.ts";
 import { bindContract, type ContractService } from "./ipc.ts";
 import { installApplicationMenu } from "./menu.ts";
+import { bindSaveFile } from "./save-file.ts";
 import { isAppUrl, secureSession } from "./security.ts";
 import { claimSingleInstance } from "./single-instance.ts";
 import { createMainWindow } from "./window.ts";
@@ -71,6 +72,13 @@ function startService(): void {
       properties: ["openDirectory"],
     });
     return canceled ? null : (filePaths[0] ?? null);
+  });
+  // Exported conversations are saved where the person chooses.
+  bindSaveFile(ipcMain, {
+    isTrusted,
+    window: () => mainWindow,
+    dialog,
+    defaultFolder: () => app.getPath("documents"),
   });
   service?.startIndexing();
   // The OpenAI-compatible API follows its switch in Settings (off by default).
