@@ -30,7 +30,7 @@ import {
 } from "./api/contract.ts";
 import { toErrorInfo, validateCall } from "./api/validate.ts";
 import { ChatEngine, type ChatModels, toSamplingOptions } from "./chat/chat-engine.ts";
-import { interruption } from "./chat/interruption.ts";
+import { cutShort, interruption } from "./chat/interruption.ts";
 import { newOwner, ownerGone } from "./chat/reply-owner.ts";
 import { ConversationStore } from "./chat/store.ts";
 import { exportConversation, importConversation } from "./chat/transfer.ts";
@@ -389,6 +389,8 @@ export class ElmwoodService implements ElmwoodApi {
               onToken: (t) => t.text && this.emit("completion.token", { requestId: id, delta: t.text }),
             },
           );
+          // Cut short by a model switch: an error, so an API client cannot take it for a whole answer.
+          if (result.interruption) throw cutShort(result.interruption, "completion");
           const { promptTokens, reusedTokens } = result.timings;
           this.emit("completion.done", {
             requestId: id,

@@ -41,3 +41,12 @@ export function notBegun(reason: Interruption): ElmwoodError {
     "Send the message again (Try again) to have it written now.",
   );
 }
+
+/** The error for a completion or a summary that `reason` cut short (they keep nothing, so they fail). */
+export function cutShort(reason: Interruption, work: string): ElmwoodError {
+  return new ElmwoodError(
+    "CANCELLED",
+    `The ${work} was cut short: ${what(reason.cause, reason.model)} while it was being written.`,
+    "Try again now.",
+  );
+}

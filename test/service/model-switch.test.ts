@@ -151,6 +151,31 @@ describe("the model taken away while a reply is being written", () => {
     expect((await service.call("status.get", {})).model.name).toBe(OTHER);
   });
 
+  it("an API completion cut short by a switch ends in an error saying why, not as a finished answer", async () => {
+    await service.call("models.load", { name: MODEL, provider: "cpu", threads: 1 });
+    let switched: Promise<unknown> | undefined;
+    const off = service.on("completion.token", () => {
+      switched ??= service.call("models.load", { name: OTHER });
+    });
+    const failed = nextEvent(service, "completion.error");
+    const done = nextEvent(service, "completion.done");
+    const { requestId } = await service.call("completions.create", {
+      messages: [{ role: "user", content: "Write at length" }],
+      sampling: { temperature: 0, maxTokens: 1500 },
+    });
+    const ended = await Promise.race([failed, done]);
+    off();
+    await switched;
+    expect(ended).toEqual({
+      requestId,
+      error: {
+        code: "CANCELLED",
+        message: `The completion was cut short: the model was switched to ${OTHER} while it was being written.`,
+        hint: "Try again now.",
+      },
+    });
+  });
+
   it("removing the loaded model stops the reply, keeps what it wrote, and names the model", async () => {
     await service.call("models.load", { name: OTHER, provider: "cpu", threads: 1 });
     const conversationId = await newChat(1500, OTHER);
