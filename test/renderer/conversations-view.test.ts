@@ -8,6 +8,7 @@ import { act, createElement, type ReactNode } from "react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Conversation, ConversationHit, Message } from "../../engine/api/contract.ts";
 import { interruption } from "../../engine/chat/interruption.ts";
+import { ChatView } from "../../renderer/chat/ChatView.tsx";
 import { MessageItem } from "../../renderer/chat/MessageItem.tsx";
 import { ConversationList } from "../../renderer/conversations/ConversationList.tsx";
 import { saveFile } from "../../renderer/lib/save-file.ts";
@@ -77,6 +78,34 @@ describe("a reply that was interrupted", () => {
     expect(mounted.stores.toasts.getState().toasts).toMatchObject([
       { title: "A reply was interrupted", description: cut.interruption?.message },
     ]);
+  });
+});
+
+describe("a question left without a reply", () => {
+  it("says so under it and offers to write the reply, under that same question", async () => {
+    const question = message({ id: "u1", role: "user", content: "Elms?" });
+    const api = fakeApi({
+      "conversations.get": () => conversation("c1", "Elms?", [question]),
+      "chat.regenerate": () => ({
+        requestId: "r2",
+        conversationId: "c1",
+        userMessage: question,
+        assistantMessageId: "a2",
+      }),
+    });
+    mounted = await mount(api, withTooltips(createElement(ChatView)));
+    await act(async () => mounted?.stores.chat.getState().open("c1"));
+    const note = byLabel(mounted.container, "No reply");
+    expect(note.textContent).toContain("No reply was written to this message.");
+    const write = [...note.querySelectorAll("button")].find((b) => b.textContent === "Write a reply");
+    if (!write) throw new Error("no Write a reply button");
+    await click(write);
+    expect(api.calls.filter((c) => c.name === "chat.regenerate").map((c) => c.input)).toEqual([
+      { conversationId: "c1", messageId: "u1" },
+    ]);
+    // While it is written the question stays and the note goes.
+    expect(mounted.container.querySelector('[aria-label="No reply"]')).toBeNull();
+    expect(mounted.container.querySelectorAll('[aria-label="You said"]')).toHaveLength(1);
   });
 });
 
