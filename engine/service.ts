@@ -30,7 +30,10 @@ import {
 } from "./api/contract.ts";
 import { toErrorInfo, validateCall } from "./api/validate.ts";
 import { ChatEngine, type ChatModels, toSamplingOptions } from "./chat/chat-engine.ts";
+import { cutShort, interruption } from "./chat/interruption.ts";
+import { newOwner, ownerGone } from "./chat/reply-owner.ts";
 import { ConversationStore } from "./chat/store.ts";
+import { exportConversation, importConversation } from "./chat/transfer.ts";
 import { askAboutResults } from "./documents/grounded.ts";
 import { IndexStore } from "./documents/index-store.ts";
 import { DocumentIndexer, type IndexerOptions } from "./documents/indexer.ts";
@@ -99,6 +102,8 @@ export class ElmwoodService implements ElmwoodApi {
     error: null,
   };
   private closed = false;
+  /** Who writes this service's replies in progress. */
+  private readonly replyOwner = newOwner();
 
   constructor(private readonly options: ElmwoodServiceOptions = {}) {
     this.paths = options.paths ?? elmwoodPaths();
@@ -130,7 +135,21 @@ export class ElmwoodService implements ElmwoodApi {
         if (event !== "chat.token") this.queueStatus();
       },
       () => this.settings.get(),
+      { owner: this.replyOwner },
     );
+    this.recoverReplies();
+  }
+
+  /**
+   * Replies that a process which died (killed, crashed, power lost) was writing come back as
+   * messages marked interrupted, with what had been saved of them.
+   */
+  private recoverReplies(): void {
+    try {
+      this.conversations.recoverReplies((owner) => ownerGone(owner, this.replyOwner), interruption("crash"));
+    } catch {
+      // The profile is busy (another process holds the write lock): they are kept for the next start.
+    }
   }
 
   /** Runs one contract call; the input is validated first (BAD_INPUT names the wrong field). */
@@ -339,7 +358,17 @@ export class ElmwoodService implements ElmwoodApi {
       this.chat.stop({ conversationId: input.id });
       return { deleted: this.conversations.delete(input.id) };
     },
-    "conversations.search": (input) => ({ hits: this.conversations.search(input.query, input.limit) }),
+    "conversations.search": (input) => ({
+      hits: this.conversations.search(input.query, input.limit, { asYouType: input.asYouType }),
+    }),
+    "conversations.export": (input) => exportConversation(this.conversations.view(input.id), input.format),
+    "conversations.import": async (input) => {
+      const installed = new Set((await this.library.list()).models.map((m) => m.name));
+      const { conversationId, notes } = importConversation(this.conversations, input.content, (name) =>
+        installed.has(name),
+      );
+      return { conversation: this.conversations.view(conversationId), notes };
+    },
     "conversations.updateSettings": ({ id, ...patch }) => {
       const record = this.chat.updateSettings(id, patch);
       return { systemPrompt: record.systemPrompt, sampling: record.sampling, model: record.model };
@@ -370,6 +399,8 @@ export class ElmwoodService implements ElmwoodApi {
               onToken: (t) => t.text && this.emit("completion.token", { requestId: id, delta: t.text }),
             },
           );
+          // Cut short by a model switch: an error, so an API client cannot take it for a whole answer.
+          if (result.interruption) throw cutShort(result.interruption, "completion");
           const { promptTokens, reusedTokens } = result.timings;
           this.emit("completion.done", {
             requestId: id,
@@ -465,10 +496,19 @@ export class ElmwoodService implements ElmwoodApi {
       return { defaultModel: input.name };
     },
     "models.load": async (input) => {
-      await this.models.ensure(input.name ?? null, { provider: input.provider, threads: input.threads });
+      // Asked for now: replies being written on the model it replaces stop, keeping what they wrote.
+      await this.models.ensure(input.name ?? null, {
+        provider: input.provider,
+        threads: input.threads,
+        takeOver: true,
+      });
       // Remembered only once it worked, so a provider that cannot start is not tried at every chat.
       if (input.provider !== undefined || input.threads !== undefined) {
-        this.settings.update({ provider: input.provider, threads: input.threads });
+        // Only what was given: an absent provider must not overwrite the remembered one.
+        this.settings.update({
+          ...(input.provider !== undefined ? { provider: input.provider } : {}),
+          ...(input.threads !== undefined ? { threads: input.threads } : {}),
+        });
       }
       return this.modelStatus();
     },

@@ -14,6 +14,7 @@ import { ElmwoodService } from "../engine/service.ts";
 import { bindContract, type ContractService } from "./ipc.ts";
 import { installApplicationMenu } from "./menu.ts";
 import { quietChromium, quietSession } from "./offline.ts";
+import { bindSaveFile } from "./save-file.ts";
 import { isAppUrl, secureSession } from "./security.ts";
 import { claimSingleInstance } from "./single-instance.ts";
 import { createMainWindow } from "./window.ts";
@@ -77,6 +78,13 @@ function startService(): void {
       properties: ["openDirectory"],
     });
     return canceled ? null : (filePaths[0] ?? null);
+  });
+  // Exported conversations are saved where the person chooses.
+  bindSaveFile(ipcMain, {
+    isTrusted,
+    window: () => mainWindow,
+    dialog,
+    defaultFolder: () => app.getPath("documents"),
   });
   service?.startIndexing();
   // The OpenAI-compatible API follows its switch in Settings (off by default).

@@ -103,6 +103,19 @@ export const MessageStats = z.object({
   finishReason: FinishReason,
 });
 
+/**
+ * Why a reply ended before it was finished when the person did not press Stop: Elmwood stopped
+ * (killed, crashed, or closed) while writing it, or the model was switched, restarted, unloaded or
+ * removed. What was written is kept; the message says what happened, ready to show as it is.
+ */
+export const Interruption = z.object({
+  cause: z.enum(["crash", "quit", "model-switched", "model-reloaded", "model-unloaded", "model-removed"]),
+  /** The model switched to, or the one removed; null for the other causes. */
+  model: z.string().nullable(),
+  /** A sentence saying what happened, for the message's footer. */
+  message: z.string(),
+});
+
 export const Message = z.object({
   id: Id,
   conversationId: Id,
@@ -114,6 +127,8 @@ export const Message = z.object({
   model: z.string().nullable(),
   /** Assistant messages only. */
   stats: MessageStats.nullable(),
+  /** Set when the reply was cut short by something other than the person's Stop. */
+  interruption: Interruption.nullable(),
   /** This message and its alternatives (same parent), oldest first: "< 2/3 >". */
   siblingIds: z.array(Id),
   siblingIndex: z.number().int(),
@@ -163,9 +178,23 @@ export const ConversationHit = z.object({
   title: z.string(),
   /** The message that matched; null when only the title did. */
   messageId: Id.nullable(),
-  /** Text around the match. */
+  /** Text around the match in the message; "" when only the title matched. */
   snippet: z.string(),
+  /** [start, end) character ranges of the matched words in `snippet`. */
+  highlights: z.array(z.tuple([z.number().int(), z.number().int()])),
+  /** The same for `title`. */
+  titleHighlights: z.array(z.tuple([z.number().int(), z.number().int()])),
   updatedAt: Timestamp,
+});
+
+export const ExportFormat = z.enum(["md", "json"]);
+
+/** An exported conversation, ready to be saved as a file. */
+export const ConversationFile = z.object({
+  /** A suggested file name, e.g. "Trees by the river.md". */
+  filename: z.string(),
+  mimeType: z.string(),
+  content: z.string(),
 });
 
 // ---------------------------------------------------------------------------------------------------
@@ -512,8 +541,27 @@ export const calls = {
   "conversations.rename": call(z.strictObject({ id: Id, title: Title }), ConversationSummary),
   "conversations.delete": call(z.strictObject({ id: Id }), z.object({ deleted: z.boolean() })),
   "conversations.search": call(
-    z.strictObject({ query: z.string().trim().min(1).max(500), limit: Limit(100, 20) }),
+    z.strictObject({
+      query: z.string().trim().min(1).max(500),
+      limit: Limit(100, 20),
+      /** The query is still being typed: its last word also matches as a prefix. */
+      asYouType: z.boolean().optional(),
+    }),
     z.object({ hits: z.array(ConversationHit) }),
+  ),
+  /** The branch on screen with its system prompt, settings and models, as Markdown or JSON. */
+  "conversations.export": call(
+    z.strictObject({ id: Id, format: ExportFormat.default("md") }),
+    ConversationFile,
+  ),
+  /** A conversation exported as JSON, added as a new conversation (a bad or foreign file is refused). */
+  "conversations.import": call(
+    z.strictObject({ content: z.string().min(1).max(16_000_000) }),
+    z.object({
+      conversation: Conversation,
+      /** What was changed to make it usable here (a model that is not installed, say). */
+      notes: z.array(z.string()),
+    }),
   ),
   "conversations.updateSettings": call(ConversationSettingsPatch.extend({ id: Id }), ConversationSettings),
 
@@ -648,7 +696,10 @@ export const events = {
     /** Tokens generated so far. */
     tokens: z.number().int(),
   }),
-  /** The reply is saved (also after chat.stop: finishReason "cancelled", the text so far kept). */
+  /**
+   * The reply is saved (also after chat.stop: finishReason "cancelled", the text so far kept; and
+   * when a model switch or unload cut it short: message.interruption says so).
+   */
   "chat.done": z.object({ requestId: Id, conversationId: Id, message: Message }),
   /** Nothing was saved for this reply. */
   "chat.error": z.object({
@@ -741,6 +792,7 @@ export type Role = z.output<typeof Role>;
 export type SummaryStyle = z.output<typeof SummaryStyle>;
 export type Sampling = z.output<typeof Sampling>;
 export type MessageStats = z.output<typeof MessageStats>;
+export type Interruption = z.output<typeof Interruption>;
 export type Message = z.output<typeof Message>;
 export type ConversationSettings = z.output<typeof ConversationSettings>;
 export type ConversationSettingsPatch = z.output<typeof ConversationSettingsPatch>;
@@ -748,6 +800,8 @@ export type ConversationSummary = z.output<typeof ConversationSummary>;
 export type Conversation = z.output<typeof Conversation>;
 export type ChatStarted = z.output<typeof ChatStarted>;
 export type ConversationHit = z.output<typeof ConversationHit>;
+export type ExportFormat = z.output<typeof ExportFormat>;
+export type ConversationFile = z.output<typeof ConversationFile>;
 export type ModelInfo = z.output<typeof ModelInfo>;
 export type CatalogItem = z.output<typeof CatalogItem>;
 export type DownloadInfo = z.output<typeof DownloadInfo>;

@@ -17,6 +17,8 @@ export const CALL_NAMES = [
   "conversations.rename",
   "conversations.delete",
   "conversations.search",
+  "conversations.export",
+  "conversations.import",
   "conversations.updateSettings",
   "completions.create",
   "completions.cancel",
@@ -93,6 +95,9 @@ export const IPC_EVENT_CHANNEL = "elmwood:event";
 
 /** Desktop only: the system's folder picker (browser mode has no path to give). */
 export const IPC_CHOOSE_FOLDER_CHANNEL = "elmwood:choose-folder";
+
+/** Desktop only: the system's save dialog, then the file written (browser mode downloads instead). */
+export const IPC_SAVE_FILE_CHANNEL = "elmwood:save-file";
 
 export function ipcCallChannel(name: CallName): string {
   return `elmwood:call:${name}`;

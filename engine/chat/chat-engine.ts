@@ -1,14 +1,17 @@
 /**
  * Sending, regenerating and editing: each checks the conversation fits the model's window before
  * anything is saved, saves the user's message, then writes the reply in the background, streaming it
- * as chat.token events. The finished (or stopped) reply is saved in one transaction with its token
- * ids and stats, then announced as chat.done; a reply that produced nothing ends in chat.error.
+ * as chat.token events. What has streamed is saved as a reply in progress at least every second, so
+ * a crash keeps it (it comes back as an interrupted message). The finished (or stopped) reply is
+ * saved in one transaction with its token ids and stats, then announced as chat.done; a reply that
+ * produced nothing ends in chat.error.
  */
 import type {
   ChatStarted,
   Conversation,
   ConversationSettingsPatch,
   EventPayload,
+  Interruption,
   MessageStats,
   Sampling,
 } from "../api/contract.ts";
@@ -19,8 +22,10 @@ import type { GenerateCallbacks, WorkerGenerateRequest } from "../runtime/model-
 import type { SamplingOptions } from "../runtime/sampler.ts";
 import type { ChatMessage, ChatTemplate } from "../text/chat-template.ts";
 import type { Tokenizer } from "../text/tokenizer.ts";
+import { interruption, notBegun } from "./interruption.ts";
 import { assertConversationFits, type PromptMessage, renderPrompt } from "./prompt.ts";
 import { type ConversationStore, newId, type StoredMessage } from "./store.ts";
+import { ThrottledSave } from "./throttled-save.ts";
 
 export interface ReplyModel {
   name: string;
@@ -28,9 +33,12 @@ export interface ReplyModel {
   template: ChatTemplate;
 }
 
-/** What writes a reply: a ModelHost, or a stand-in in tests. */
+/** A generation's result; `interruption` says why it was stopped when the model was taken away. */
+export type ReplyResult = GenerateResult & { interruption?: Interruption };
+
+/** What writes a reply: the service's loaded model, or a stand-in in tests. */
 export interface ReplyGenerator {
-  generate(request: WorkerGenerateRequest, callbacks?: GenerateCallbacks): Promise<GenerateResult>;
+  generate(request: WorkerGenerateRequest, callbacks?: GenerateCallbacks): Promise<ReplyResult>;
 }
 
 export interface ChatModels {
@@ -52,6 +60,15 @@ interface Running {
   conversationId: string;
   controller: AbortController;
   done: Promise<void>;
+  /** Why it was stopped when it was not the person's Stop (Elmwood closing). */
+  reason?: Interruption;
+}
+
+export interface ChatEngineOptions {
+  /** Who is writing replies ("<pid>:<instance>"), kept with each reply in progress. */
+  owner: string;
+  /** How often what has streamed is saved; default every second. */
+  saveEveryMs?: number;
 }
 
 export function toSamplingOptions(sampling: Sampling): SamplingOptions {
@@ -70,6 +87,7 @@ export class ChatEngine {
     private readonly tokenizer: Tokenizer,
     private readonly emit: ChatEmit,
     private readonly defaults: () => ChatDefaults,
+    private readonly options: ChatEngineOptions,
   ) {}
 
   /** Replies being written now. */
@@ -171,10 +189,13 @@ export class ChatEngine {
     return stopped;
   }
 
-  /** Stops every reply and waits until each has been saved or reported. */
+  /** Stops every reply and waits until each has been saved (marked as cut short by the close) or reported. */
   async close(): Promise<void> {
     const all = [...this.running.values()];
-    for (const run of all) run.controller.abort();
+    for (const run of all) {
+      run.reason = interruption("quit");
+      run.controller.abort();
+    }
     await Promise.all(all.map((run) => run.done));
   }
 
@@ -259,7 +280,22 @@ export class ChatEngine {
     const { requestId, conversationId, assistantMessageId: messageId } = job;
     // Let the caller receive the ids before the first token event can arrive.
     await Promise.resolve();
+    let text = "";
+    const ids: number[] = [];
+    let saver: ThrottledSave | undefined;
     try {
+      this.store.beginReply({
+        id: messageId,
+        conversationId,
+        parentId: job.parentId,
+        model: job.model.name,
+        template: job.model.template.family,
+        owner: this.options.owner,
+      });
+      saver = new ThrottledSave(
+        () => this.store.saveReply(messageId, text, ids),
+        this.options.saveEveryMs ?? 1000,
+      );
       const generator = await this.models.load(job.model.name, job.signal);
       const started = performance.now();
       let count = 0;
@@ -273,7 +309,12 @@ export class ChatEngine {
         {
           signal: job.signal,
           onToken: (token) => {
-            if (token.id >= 0) count++;
+            if (token.id >= 0) {
+              count++;
+              ids.push(token.id);
+            }
+            text += token.text;
+            saver?.touch();
             this.emit("chat.token", {
               requestId,
               conversationId,
@@ -284,8 +325,15 @@ export class ChatEngine {
           },
         },
       );
+      saver.cancel();
+      const cutShort =
+        result.finishReason === "cancelled"
+          ? (result.interruption ?? this.running.get(requestId)?.reason ?? null)
+          : null;
       if (result.tokens.length === 0 && result.finishReason === "cancelled") {
-        throw new ElmwoodError("CANCELLED", "The reply was stopped before it began.");
+        throw cutShort
+          ? notBegun(cutShort)
+          : new ElmwoodError("CANCELLED", "The reply was stopped before it began.");
       }
       const { timings } = result;
       const stats: MessageStats = {
@@ -297,6 +345,7 @@ export class ChatEngine {
         totalMs: performance.now() - started,
         finishReason: result.finishReason,
       };
+      // The message replaces the reply in progress in the same transaction.
       this.store.add(conversationId, {
         id: messageId,
         parentId: job.parentId,
@@ -307,6 +356,7 @@ export class ChatEngine {
         // After a stop string the ids hold text the reply does not show; render that reply as text.
         tokens: result.finishReason === "stop" ? null : result.tokens,
         stats,
+        interruption: cutShort,
       });
       this.emit("chat.done", {
         requestId,
@@ -314,6 +364,12 @@ export class ChatEngine {
         message: this.store.wire(conversationId, messageId),
       });
     } catch (error) {
+      saver?.cancel();
+      try {
+        this.store.dropReply(messageId);
+      } catch {
+        // The conversation was deleted meanwhile (its replies in progress went with it).
+      }
       this.emit("chat.error", { requestId, conversationId, messageId, error: toErrorInfo(error) });
     }
   }

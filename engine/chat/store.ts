@@ -1,18 +1,22 @@
 /**
  * Conversations and their message trees in the profile database. Every write that changes what a
  * person sees (a message and the branch it makes current) is one transaction, so a crash leaves the
- * conversation as it was before or as it is after, never in between.
+ * conversation as it was before or as it is after, never in between. A reply being written is kept
+ * beside the messages (replies in progress) until it is finished, so a crash keeps what it had.
  */
 import { randomUUID } from "node:crypto";
 import type {
   Conversation,
   ConversationHit,
   ConversationSummary,
+  Interruption,
   Message,
   MessageStats,
   Role,
   Sampling,
 } from "../api/contract.ts";
+import { parseQuery } from "../documents/query.ts";
+import { parseSnippet, SNIPPET_MARKS } from "../documents/search.ts";
 import { ElmwoodError } from "../errors.ts";
 import { type Db, firstRow, scalar } from "../store/database.ts";
 import "./schema.ts";
@@ -42,6 +46,7 @@ export interface StoredMessage {
   /** Generated token ids of an assistant reply, reused to render the next turn. */
   tokens: number[] | null;
   stats: MessageStats | null;
+  interruption: Interruption | null;
   createdAt: number;
 }
 
@@ -54,6 +59,22 @@ export interface NewMessage {
   template?: string | null;
   tokens?: readonly number[] | null;
   stats?: MessageStats | null;
+  interruption?: Interruption | null;
+}
+
+/** A reply being written, as last saved. */
+export interface ReplyInProgress {
+  id: string;
+  conversationId: string;
+  parentId: string;
+  model: string | null;
+  template: string | null;
+  content: string;
+  tokens: number[];
+  /** "<pid>:<instance>" of the process writing it. */
+  owner: string;
+  startedAt: number;
+  savedAt: number;
 }
 
 const UNTITLED = "New chat";
@@ -81,7 +102,21 @@ interface MessageRow {
   template: string | null;
   tokens: string | null;
   stats: string | null;
+  interruption: string | null;
   created_at: number;
+}
+
+interface ReplyRow {
+  id: string;
+  conversation_id: string;
+  parent_id: string;
+  model: string | null;
+  template: string | null;
+  content: string;
+  tokens: string;
+  owner: string;
+  started_at: number;
+  saved_at: number;
 }
 
 function toConversation(row: ConversationRow): ConversationRecord {
@@ -109,7 +144,23 @@ function toMessage(row: MessageRow): StoredMessage {
     template: row.template,
     tokens: row.tokens === null ? null : (JSON.parse(row.tokens) as number[]),
     stats: row.stats === null ? null : (JSON.parse(row.stats) as MessageStats),
+    interruption: row.interruption === null ? null : (JSON.parse(row.interruption) as Interruption),
     createdAt: Number(row.created_at),
+  };
+}
+
+function toReply(row: ReplyRow): ReplyInProgress {
+  return {
+    id: row.id,
+    conversationId: row.conversation_id,
+    parentId: row.parent_id,
+    model: row.model,
+    template: row.template,
+    content: row.content,
+    tokens: JSON.parse(row.tokens) as number[],
+    owner: row.owner,
+    startedAt: Number(row.started_at),
+    savedAt: Number(row.saved_at),
   };
 }
 
@@ -265,40 +316,178 @@ export class ConversationStore {
   add(conversationId: string, message: NewMessage, now = Date.now()): StoredMessage {
     const id = message.id ?? newId();
     this.db.transaction(() => {
-      const conversation = this.get(conversationId);
-      if (message.parentId !== null) this.message(conversationId, message.parentId);
-      const seq =
-        Number(
-          scalar(this.db, "SELECT MAX(seq) FROM chat_messages WHERE conversation_id = ?", conversationId) ??
-            0,
-        ) + 1;
+      this.insert(conversationId, { ...message, id }, now, now);
+    })();
+    return this.message(conversationId, id);
+  }
+
+  /**
+   * Inserts a message, makes it current and names an untitled conversation; a reply in progress
+   * with the same id is done with. Runs inside the caller's transaction.
+   */
+  private insert(
+    conversationId: string,
+    message: NewMessage & { id: string },
+    createdAt: number,
+    now: number,
+    activate = true,
+  ): void {
+    const conversation = this.get(conversationId);
+    if (message.parentId !== null) this.message(conversationId, message.parentId);
+    const seq =
+      Number(
+        scalar(this.db, "SELECT MAX(seq) FROM chat_messages WHERE conversation_id = ?", conversationId) ?? 0,
+      ) + 1;
+    this.db
+      .prepare(
+        "INSERT INTO chat_messages (id, conversation_id, parent_id, seq, role, content, model, template, tokens, stats, interruption, created_at) " +
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      )
+      .run(
+        message.id,
+        conversationId,
+        message.parentId,
+        seq,
+        message.role,
+        message.content,
+        message.model ?? null,
+        message.template ?? null,
+        message.tokens ? JSON.stringify(message.tokens) : null,
+        message.stats ? JSON.stringify(message.stats) : null,
+        message.interruption ? JSON.stringify(message.interruption) : null,
+        createdAt,
+      );
+    this.db.prepare("DELETE FROM chat_replies_in_progress WHERE id = ?").run(message.id);
+    const title =
+      conversation.title === "" && message.role === "user" ? titleFrom(message.content) : conversation.title;
+    this.db
+      .prepare("UPDATE chat_conversations SET active_leaf_id = ?, title = ?, updated_at = ? WHERE id = ?")
+      .run(activate ? message.id : conversation.activeLeafId, title, now, conversationId);
+  }
+
+  /**
+   * A whole conversation at once (an import): the record and its messages as one branch, oldest
+   * first, with their own times, in one transaction (all of it is added or none).
+   */
+  restore(
+    fields: {
+      title: string;
+      systemPrompt: string;
+      sampling: Sampling;
+      model: string | null;
+      createdAt: number;
+      updatedAt: number;
+    },
+    messages: readonly (Omit<NewMessage, "id" | "parentId"> & { createdAt: number })[],
+  ): ConversationRecord {
+    const id = newId();
+    this.db.transaction(() => {
       this.db
         .prepare(
-          "INSERT INTO chat_messages (id, conversation_id, parent_id, seq, role, content, model, template, tokens, stats, created_at) " +
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          "INSERT INTO chat_conversations (id, title, system_prompt, sampling, model, created_at, updated_at) " +
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .run(
           id,
-          conversationId,
-          message.parentId,
-          seq,
-          message.role,
-          message.content,
-          message.model ?? null,
-          message.template ?? null,
-          message.tokens ? JSON.stringify(message.tokens) : null,
-          message.stats ? JSON.stringify(message.stats) : null,
-          now,
+          fields.title,
+          fields.systemPrompt,
+          JSON.stringify(fields.sampling),
+          fields.model,
+          fields.createdAt,
+          fields.createdAt,
         );
-      const title =
-        conversation.title === "" && message.role === "user"
-          ? titleFrom(message.content)
-          : conversation.title;
-      this.db
-        .prepare("UPDATE chat_conversations SET active_leaf_id = ?, title = ?, updated_at = ? WHERE id = ?")
-        .run(id, title, now, conversationId);
+      let parentId: string | null = null;
+      for (const message of messages) {
+        const messageId = newId();
+        this.insert(id, { ...message, id: messageId, parentId }, message.createdAt, message.createdAt);
+        parentId = messageId;
+      }
+      this.db.prepare("UPDATE chat_conversations SET updated_at = ? WHERE id = ?").run(fields.updatedAt, id);
     })();
-    return this.message(conversationId, id);
+    return this.get(id);
+  }
+
+  /** Records a reply about to be written, so what it writes can be saved as it goes. */
+  beginReply(
+    reply: Pick<ReplyInProgress, "id" | "conversationId" | "parentId" | "model" | "template" | "owner">,
+    now = Date.now(),
+  ): void {
+    this.db
+      .prepare(
+        "INSERT INTO chat_replies_in_progress (id, conversation_id, parent_id, model, template, owner, started_at, saved_at) " +
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      )
+      .run(
+        reply.id,
+        reply.conversationId,
+        reply.parentId,
+        reply.model,
+        reply.template,
+        reply.owner,
+        now,
+        now,
+      );
+  }
+
+  /** Saves what a reply in progress has written so far (one statement: it lands whole or not at all). */
+  saveReply(id: string, content: string, tokens: readonly number[], now = Date.now()): void {
+    this.db
+      .prepare("UPDATE chat_replies_in_progress SET content = ?, tokens = ?, saved_at = ? WHERE id = ?")
+      .run(content, JSON.stringify(tokens), now, id);
+  }
+
+  /** Forgets a reply in progress that will not become a message (it failed before writing anything). */
+  dropReply(id: string): void {
+    this.db.prepare("DELETE FROM chat_replies_in_progress WHERE id = ?").run(id);
+  }
+
+  repliesInProgress(): ReplyInProgress[] {
+    const rows = this.db
+      .prepare("SELECT * FROM chat_replies_in_progress ORDER BY started_at")
+      .all() as ReplyRow[];
+    return rows.map(toReply);
+  }
+
+  /**
+   * Keeps each reply in progress whose writer is gone (`orphaned` says which) as an interrupted
+   * message, with what it had written when last saved; one that had written nothing is dropped.
+   * The recovered reply becomes the branch on screen if that branch went through its question (as
+   * it did while the reply was written: after the question, or through the reply it regenerated).
+   * Returns the messages kept.
+   */
+  recoverReplies(orphaned: (owner: string) => boolean, interruption: Interruption): StoredMessage[] {
+    const kept: { conversationId: string; id: string }[] = [];
+    this.db
+      .transaction(() => {
+        for (const reply of this.repliesInProgress()) {
+          if (!orphaned(reply.owner)) continue;
+          if (!reply.content.trim()) {
+            this.dropReply(reply.id);
+            continue;
+          }
+          const { activeLeafId } = this.get(reply.conversationId);
+          const onScreen = this.path(reply.conversationId, activeLeafId).some((m) => m.id === reply.parentId);
+          this.insert(
+            reply.conversationId,
+            {
+              id: reply.id,
+              parentId: reply.parentId,
+              role: "assistant",
+              content: reply.content,
+              model: reply.model,
+              template: reply.template,
+              tokens: reply.tokens,
+              interruption,
+            },
+            reply.startedAt,
+            reply.savedAt,
+            onScreen,
+          );
+          kept.push({ conversationId: reply.conversationId, id: reply.id });
+        }
+      })
+      .immediate();
+    return kept.map(({ conversationId, id }) => this.message(conversationId, id));
   }
 
   /**
@@ -347,54 +536,87 @@ export class ConversationStore {
   }
 
   /**
-   * Conversations whose title or a message holds every word of the query (case-insensitive for
-   * ASCII), most recently updated first, one hit per conversation.
+   * Conversations whose title or one message holds every word of the query (FTS5: case- and
+   * accent-insensitive, "quoted phrases", -exclusions, word* prefixes; with `asYouType` the last
+   * word is a prefix too). One hit per conversation, best first (BM25; a matching title counts
+   * double), each with the best message's snippet and where the words are in it and in the title.
    */
-  search(query: string, limit: number): ConversationHit[] {
-    const words = query.split(/\s+/).filter(Boolean).slice(0, 8);
-    if (words.length === 0) return [];
-    const like = words.map((w) => `%${w.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-    const all = (column: string) => words.map(() => `${column} LIKE ? ESCAPE '\\'`).join(" AND ");
-    const titleRows = this.db
+  search(query: string, limit: number, options: { asYouType?: boolean } = {}): ConversationHit[] {
+    const { match } = parseQuery(query, { asYouType: options.asYouType });
+    if (!match) return [];
+    try {
+      return this.rankedHits(match, limit);
+    } catch (error) {
+      // parseQuery quotes every term, so this is not the person's syntax; say so rather than crash.
+      throw new ElmwoodError(
+        "INTERNAL",
+        `The conversation search "${query}" could not run (${(error as Error).message}).`,
+        "Try other words; if it keeps happening, restart Elmwood.",
+        { cause: error },
+      );
+    }
+  }
+
+  private rankedHits(match: string, limit: number): ConversationHit[] {
+    const { open, close } = SNIPPET_MARKS;
+    // The best message of each conversation (bm25: lower is better), snippets only for those kept.
+    const messages = this.db
       .prepare(
-        `SELECT id, title, updated_at FROM chat_conversations WHERE ${all("title")} ORDER BY updated_at DESC LIMIT ?`,
+        "SELECT conversation_id, message_id, fts_rowid, rank FROM (" +
+          "SELECT m.conversation_id, m.id AS message_id, chat_messages_fts.rowid AS fts_rowid, chat_messages_fts.rank AS rank, " +
+          "ROW_NUMBER() OVER (PARTITION BY m.conversation_id ORDER BY chat_messages_fts.rank) AS n " +
+          "FROM chat_messages_fts JOIN chat_search_keys k ON k.id = chat_messages_fts.rowid " +
+          "JOIN chat_messages m ON m.id = substr(k.key, 3) WHERE chat_messages_fts MATCH ?" +
+          ") WHERE n = 1 ORDER BY rank LIMIT ?",
       )
-      .all(...like, limit) as { id: string; title: string; updated_at: number }[];
-    const messageRows = this.db
-      .prepare(
-        `SELECT m.conversation_id, c.title, m.id, m.content, c.updated_at FROM chat_messages m ` +
-          `JOIN chat_conversations c ON c.id = m.conversation_id WHERE ${all("m.content")} ` +
-          "ORDER BY c.updated_at DESC, m.seq DESC LIMIT ?",
-      )
-      .all(...like, limit * 5) as {
+      .all(match, limit) as {
       conversation_id: string;
-      title: string;
-      id: string;
-      content: string;
-      updated_at: number;
+      message_id: string;
+      fts_rowid: number;
+      rank: number;
     }[];
-    const hits = new Map<string, ConversationHit>();
-    for (const row of messageRows) {
-      if (hits.has(row.conversation_id)) continue;
-      hits.set(row.conversation_id, {
-        conversationId: row.conversation_id,
-        title: row.title || UNTITLED,
-        messageId: row.id,
-        snippet: snippet(row.content, words[0]),
-        updatedAt: Number(row.updated_at),
+    const titles = this.db
+      .prepare(
+        "SELECT substr(k.key, 3) AS conversation_id, chat_titles_fts.rank AS rank, " +
+          `highlight(chat_titles_fts, 0, '${open}', '${close}') AS marked ` +
+          "FROM chat_titles_fts JOIN chat_search_keys k ON k.id = chat_titles_fts.rowid " +
+          "WHERE chat_titles_fts MATCH ? ORDER BY rank LIMIT ?",
+      )
+      .all(match, limit) as { conversation_id: string; rank: number; marked: string }[];
+
+    const scored = new Map<string, { score: number; message?: (typeof messages)[number]; title?: string }>();
+    for (const row of messages) scored.set(row.conversation_id, { score: -row.rank, message: row });
+    for (const row of titles) {
+      const entry = scored.get(row.conversation_id) ?? { score: 0 };
+      scored.set(row.conversation_id, { ...entry, score: entry.score - 2 * row.rank, title: row.marked });
+    }
+    const snippetOf = this.db.prepare(
+      `SELECT snippet(chat_messages_fts, 0, '${open}', '${close}', '…', 10) FROM chat_messages_fts ` +
+        "WHERE chat_messages_fts MATCH ? AND rowid = ?",
+    );
+    const hits: (ConversationHit & { score: number })[] = [];
+    for (const [conversationId, entry] of scored) {
+      const record = this.get(conversationId);
+      const title = entry.title === undefined ? undefined : parseSnippet(entry.title);
+      let snippet = { text: "", highlights: [] as [number, number][] };
+      if (entry.message) {
+        // libsql binds JS numbers as REAL; FTS5 looks a rowid up only by an INTEGER.
+        const rows = snippetOf.raw().all(match, BigInt(entry.message.fts_rowid)) as string[][];
+        snippet = parseSnippet(rows[0]?.[0] ?? "");
+      }
+      hits.push({
+        conversationId,
+        title: record.title || UNTITLED,
+        messageId: entry.message?.message_id ?? null,
+        snippet: snippet.text,
+        highlights: snippet.highlights,
+        titleHighlights: title?.highlights ?? [],
+        updatedAt: record.updatedAt,
+        score: entry.score,
       });
     }
-    for (const row of titleRows) {
-      if (hits.has(row.id)) continue;
-      hits.set(row.id, {
-        conversationId: row.id,
-        title: row.title,
-        messageId: null,
-        snippet: row.title,
-        updatedAt: Number(row.updated_at),
-      });
-    }
-    return [...hits.values()].sort((a, b) => b.updatedAt - a.updatedAt).slice(0, limit);
+    hits.sort((a, b) => b.score - a.score || b.updatedAt - a.updatedAt);
+    return hits.slice(0, limit).map(({ score: _score, ...hit }) => hit);
   }
 }
 
@@ -419,16 +641,8 @@ function toWire(m: StoredMessage, siblings: Map<string | null, string[]>): Messa
     createdAt: m.createdAt,
     model: m.model,
     stats: m.stats,
+    interruption: m.interruption,
     siblingIds,
     siblingIndex: siblingIds.indexOf(m.id),
   };
-}
-
-/** About a line of text around the first match of `word`. */
-function snippet(text: string, word: string): string {
-  const flat = text.replace(/\s+/g, " ");
-  const at = flat.toLowerCase().indexOf(word.toLowerCase());
-  const start = Math.max(0, at - 40);
-  const end = Math.min(flat.length, Math.max(at, 0) + word.length + 80);
-  return `${start > 0 ? "…" : ""}${flat.slice(start, end)}${end < flat.length ? "…" : ""}`;
 }

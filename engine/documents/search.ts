@@ -71,6 +71,8 @@ const TYPING_RANK_CAP = 10_000;
 
 const OPEN = "\u0002";
 const CLOSE = "\u0003";
+/** The marks snippet() and highlight() put around matched words, which parseSnippet reads. */
+export const SNIPPET_MARKS = { open: OPEN, close: CLOSE } as const;
 
 interface Row {
   chunk_id: number;

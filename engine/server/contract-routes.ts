@@ -15,9 +15,12 @@ import { httpStatusFor } from "./status.ts";
 export interface ContractLimits {
   /** Bytes of JSON a call may send. */
   bodyBytes: number;
-  /** documents.summarize carries a whole dropped document. */
+  /** documents.summarize carries a whole dropped document, conversations.import a whole file. */
   documentBodyBytes: number;
 }
+
+/** Calls whose input is a whole file, allowed documentBodyBytes. */
+const LARGE_BODIES: ReadonlySet<string> = new Set(["documents.summarize", "conversations.import"]);
 
 /** The contract's error envelope with the status its code maps to. */
 export function sendContractError(res: ServerResponse, error: unknown, retryAfterSeconds = 1): void {
@@ -49,7 +52,7 @@ export async function handleCall(
       headers: { Allow: "POST" },
     });
   }
-  const limit = name === "documents.summarize" ? limits.documentBodyBytes : limits.bodyBytes;
+  const limit = LARGE_BODIES.has(name) ? limits.documentBodyBytes : limits.bodyBytes;
   const input = validateCall(name as CallName, parseJsonBody(await readBody(req, limit)));
   const value = await door.call(name, input);
   sendJson(res, 200, { ok: true, value: value ?? null });

@@ -5,6 +5,7 @@
  */
 
 import type { ReplyGenerator } from "../chat/chat-engine.ts";
+import { cutShort } from "../chat/interruption.ts";
 import type { Completion } from "../documents/completion.ts";
 import { cancelled } from "../errors.ts";
 import { GREEDY, type SamplingOptions } from "../runtime/sampler.ts";
@@ -36,7 +37,9 @@ export function createCompletion(
         { signal, onToken: onText ? (token) => token.text && onText(token.text) : undefined },
       );
       // A stopped summary must not be mistaken for a short one.
-      if (result.finishReason === "cancelled") throw cancelled("The request");
+      if (result.finishReason === "cancelled") {
+        throw result.interruption ? cutShort(result.interruption, "answer") : cancelled("The request");
+      }
       return result.text;
     },
   };

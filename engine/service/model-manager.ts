@@ -2,15 +2,23 @@
  * Which model is in memory. Loads lazily (the first chat loads the default model), one model at a
  * time, with the provider and thread count from the settings, and keeps what a status bar needs to
  * say: the state, the provider actually running and why it was chosen, the last load's failure.
+ *
+ * A model in use is never closed under a generation. When a reply needs another model, the switch
+ * waits for the generations in progress to finish. When the person takes the model away (loads
+ * another one or the same on another device, unloads or removes it), replies in progress stop at
+ * once, keeping what they wrote, and say why (tracked-host.ts): waiting could take minutes for a
+ * long reply, and the person asked for the switch now.
  */
 import { basename, join } from "node:path";
 import type { ModelLibrary, StoredModel } from "../../models/index.ts";
-import type { ErrorInfo, ModelStatus, ProviderChoice } from "../api/contract.ts";
+import type { ErrorInfo, Interruption, ModelStatus, ProviderChoice } from "../api/contract.ts";
 import { toErrorInfo } from "../api/validate.ts";
+import { interruption } from "../chat/interruption.ts";
 import { cancelled, ElmwoodError } from "../errors.ts";
 import type { ElmwoodPaths } from "../paths.ts";
 import { ModelHost } from "../runtime/model-host.ts";
 import { type ChatTemplate, chatTemplateFor } from "../text/chat-template.ts";
+import { TrackedHost } from "./tracked-host.ts";
 
 export interface ModelChoice {
   name: string;
@@ -20,7 +28,7 @@ export interface ModelChoice {
 }
 
 export interface LoadedModel extends ModelChoice {
-  host: ModelHost;
+  host: TrackedHost;
   provider: ProviderChoice;
   threads: number | null;
 }
@@ -106,8 +114,9 @@ export class ModelManager {
 
   /**
    * The loaded model for `name` (null: the default), loading it first if needed. `reload` loads it
-   * again even when it is in memory. An abort stops the wait, not
-   * a load other callers may be waiting for.
+   * again even when it is in memory. An abort stops the wait, not a load other callers may be
+   * waiting for. `takeOver`: the person asked for this model now, so generations on the model it
+   * replaces are stopped rather than waited for.
    */
   async ensure(
     name: string | null | undefined,
@@ -117,6 +126,7 @@ export class ModelManager {
       /** In place of the remembered provider and thread count. */
       provider?: ProviderChoice;
       threads?: number | null;
+      takeOver?: boolean;
     } = {},
   ): Promise<LoadedModel> {
     if (this.closed) throw new ElmwoodError("CANCELLED", "Elmwood is shutting down.");
@@ -138,7 +148,11 @@ export class ModelManager {
     if (this.loading?.name === choice.name && !options.reload) {
       return untilAborted(this.loading.promise, options.signal, "Loading the model");
     }
-    const promise = this.load(choice, settings);
+    const reason =
+      current?.name === choice.name
+        ? interruption("model-reloaded")
+        : interruption("model-switched", choice.name);
+    const promise = this.load(choice, settings, { reason, stop: options.takeOver === true });
     this.loading = { name: choice.name, promise };
     promise.then(
       () => undefined,
@@ -150,29 +164,35 @@ export class ModelManager {
   private async load(
     choice: ModelChoice,
     settings: { provider: ProviderChoice; threads: number | null },
+    replacing: { reason: Interruption; stop: boolean },
   ): Promise<LoadedModel> {
     const ticket = ++this.loads;
     const previous = this.current;
-    this.current = undefined;
+    // Waiting for the old model's replies to finish, it keeps serving the requests that want it.
+    if (replacing.stop) this.current = undefined;
     this.lastName = choice.name;
     this.lastError = null;
     this.options.onChange();
     try {
       // One model in memory at a time: the old one goes before the new one is read.
-      await previous?.host.close();
-      const host = await ModelHost.start(choice.dir, {
-        provider: settings.provider,
-        threads: settings.threads ?? undefined,
-        maxQueue: this.options.maxQueue,
-        choicesFile: join(this.options.paths.cache, "provider-choices.json"),
-      });
+      await previous?.host.retire(replacing.reason, { stop: replacing.stop });
+      if (this.current === previous) this.current = undefined;
+      const host = new TrackedHost(
+        await ModelHost.start(choice.dir, {
+          provider: settings.provider,
+          threads: settings.threads ?? undefined,
+          maxQueue: this.options.maxQueue,
+          choicesFile: join(this.options.paths.cache, "provider-choices.json"),
+        }),
+      );
       if (this.closed) {
-        await host.close();
+        await host.retire(interruption("quit"), { stop: true });
         throw new ElmwoodError("CANCELLED", "Elmwood is shutting down.");
       }
       const loaded: LoadedModel = { ...choice, host, provider: settings.provider, threads: settings.threads };
       if (ticket === this.loads) this.current = loaded;
-      else await host.close(); // superseded by a load of another model meanwhile
+      // Superseded by a load of another model meanwhile: nothing has had a chance to use this one.
+      else await host.retire(interruption("model-switched"), { stop: true });
       return loaded;
     } catch (error) {
       this.lastError = toErrorInfo(error);
@@ -190,7 +210,8 @@ export class ModelManager {
     }
   }
 
-  async unload(): Promise<void> {
+  /** Takes the model out of memory; replies being written on it stop, keeping what they wrote. */
+  async unload(reason: Interruption = interruption("model-unloaded")): Promise<void> {
     // A load still under way is superseded: it closes its model when it finishes.
     this.loads++;
     this.loading = undefined;
@@ -199,14 +220,14 @@ export class ModelManager {
     this.lastName = null;
     this.lastError = null;
     if (current) {
-      await current.host.close();
+      await current.host.retire(reason, { stop: true });
       this.options.onChange();
     }
   }
 
   /** Unloads if `name` is the model in memory (before it is removed from disk). */
   async release(name: string): Promise<void> {
-    if (this.current?.name === name) await this.unload();
+    if (this.current?.name === name) await this.unload(interruption("model-removed", name));
   }
 
   async status(): Promise<ModelStatus> {
@@ -243,9 +264,9 @@ export class ModelManager {
   async close(): Promise<void> {
     this.closed = true;
     const loading = this.loading?.promise.catch(() => undefined);
-    await this.current?.host.close();
+    await this.current?.host.retire(interruption("quit"), { stop: true });
     this.current = undefined;
     const late = await loading;
-    await late?.host.close();
+    await late?.host.retire(interruption("quit"), { stop: true });
   }
 }

@@ -1,15 +1,16 @@
 /**
  * The renderer's only door to the app: window.elmwood = { version, call(name, input), on(event,
- * listener) }, exactly the contract (engine/api/contract.ts's ElmwoodApi), plus the two desktop-only
- * helpers a browser page cannot have: the path of a dropped file and the system folder picker. Channels come from the
- * contract's list of names; nothing else of ipcRenderer reaches the page. A failed call rejects with
- * a plain { name: "ElmwoodError", code, message, hint } object, since the context bridge would strip
- * an Error's own fields.
+ * listener) }, exactly the contract (engine/api/contract.ts's ElmwoodApi), plus the desktop-only
+ * helpers a browser page cannot have: the path of a dropped file, the system folder picker and the
+ * save dialog (main/save-file.ts). Channels come from the contract's list of names; nothing else of
+ * ipcRenderer reaches the page. A failed call rejects with a plain { name: "ElmwoodError", code,
+ * message, hint } object, since the context bridge would strip an Error's own fields.
  */
 import { contextBridge, type IpcRendererEvent, ipcRenderer, webUtils } from "electron";
 import {
   IPC_CHOOSE_FOLDER_CHANNEL,
   IPC_EVENT_CHANNEL,
+  IPC_SAVE_FILE_CHANNEL,
   ipcCallChannel,
   isCallName,
   isEventName,
@@ -75,7 +76,17 @@ async function chooseFolder(): Promise<string | null> {
   return typeof chosen === "string" ? chosen : null;
 }
 
+/** The system's save dialog, then the file written; saved is false when the person cancels. */
+async function saveFile(file: unknown): Promise<{ saved: boolean }> {
+  const answer = (await ipcRenderer.invoke(IPC_SAVE_FILE_CHANNEL, file)) as {
+    saved?: unknown;
+    error?: unknown;
+  };
+  if (typeof answer?.error === "string") throw new Error(answer.error);
+  return { saved: answer?.saved === true };
+}
+
 contextBridge.exposeInMainWorld(
   "elmwood",
-  Object.freeze({ version: __ELMWOOD_VERSION__, call, on, pathForFile, chooseFolder }),
+  Object.freeze({ version: __ELMWOOD_VERSION__, call, on, pathForFile, chooseFolder, saveFile }),
 );

@@ -14,6 +14,8 @@ export interface DesktopExtras {
   pathForFile?(file: File): string;
   /** The system's folder picker; null when the person cancels. */
   chooseFolder?(): Promise<string | null>;
+  /** The system's save dialog, then the file written there; saved is false when the person cancels. */
+  saveFile?(file: { filename: string; mimeType: string; content: string }): Promise<{ saved: boolean }>;
 }
 
 export type DesktopBridge = ElmwoodApi & DesktopExtras;

@@ -73,6 +73,7 @@ export function ChatView() {
   const meta = useChat((s) => s.meta);
   const loading = useChat((s) => s.loading);
   const dismissFailure = useChat((s) => s.dismissFailure);
+  const regenerate = useChat((s) => s.regenerate);
   const { ui } = useStores();
   const bottom = useRef<HTMLDivElement>(null);
   const busy = streaming !== null;
@@ -85,6 +86,9 @@ export function ChatView() {
   }, [followKey]);
 
   const empty = messages.length === 0 && !pendingUser && !streaming && !loading;
+  // A question whose reply never came (Elmwood stopped before writing any, or it failed earlier).
+  const last = messages.at(-1);
+  const unanswered = last?.role === "user" && !busy && !failure && !loading && !pendingUser ? last : null;
   return (
     <section className="chat" aria-label="Chat">
       <header className="pane-header">
@@ -114,6 +118,14 @@ export function ChatView() {
           </article>
         ) : null}
         {streaming ? <StreamingReply streaming={streaming} /> : null}
+        {unanswered ? (
+          <div className="interruption" role="note" aria-label="No reply">
+            <p>No reply was written to this message.</p>
+            <button type="button" className="button" onClick={() => void regenerate(unanswered.id)}>
+              Write a reply
+            </button>
+          </div>
+        ) : null}
         {failure ? (
           <ErrorNotice
             title="The reply could not be written"

@@ -12,8 +12,9 @@ import { BranchSwitcher } from "./BranchSwitcher.tsx";
 export function statsLine(message: Message): string | null {
   const stats = message.stats;
   if (!stats) return null;
-  const stopped =
-    stats.finishReason === "cancelled"
+  const stopped = message.interruption
+    ? " · interrupted"
+    : stats.finishReason === "cancelled"
       ? " · stopped"
       : stats.finishReason === "length"
         ? " · hit the length limit"
@@ -52,8 +53,12 @@ export function MessageItem({ message, busy }: { message: Message; busy: boolean
   };
 
   const stats = statsLine(message);
+  const interrupted = message.role === "assistant" ? message.interruption : null;
   return (
-    <article className={`message ${message.role}`} aria-label={isUser ? "You said" : "Elmwood replied"}>
+    <article
+      className={`message ${message.role}${interrupted ? " interrupted" : ""}`}
+      aria-label={isUser ? "You said" : "Elmwood replied"}
+    >
       {editing ? (
         <div className="edit-box">
           <textarea
@@ -84,6 +89,20 @@ export function MessageItem({ message, busy }: { message: Message; busy: boolean
           {isUser ? <p className="user-text">{message.content}</p> : <Markdown text={message.content} />}
         </div>
       )}
+      {interrupted ? (
+        // A reply that was cut short says so where it ends, with the way to have it written whole.
+        <div className="interruption" role="note" aria-label="Interrupted reply">
+          <p>{interrupted.message}</p>
+          <button
+            type="button"
+            className="button"
+            disabled={busy}
+            onClick={() => void regenerate(message.id)}
+          >
+            Regenerate
+          </button>
+        </div>
+      ) : null}
       <footer className="message-footer">
         <BranchSwitcher
           id={message.id}

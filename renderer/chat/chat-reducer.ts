@@ -72,7 +72,8 @@ export function branchShown(view: ChatView, conversationId: string, messages: Me
 
 /**
  * The person asked for a reply; the view reacts before the engine answers. `anchorId` is the message
- * the request replaces (the edited user message, the regenerated reply) or null for a new message.
+ * the request replaces (the edited user message, the regenerated reply), the question a regenerated
+ * reply answers when it has none yet, or null for a new message.
  */
 export function requestBegun(
   view: ChatView,
@@ -85,9 +86,15 @@ export function requestBegun(
   const anchorIndex = options.anchorId ? messages.findIndex((m) => m.id === options.anchorId) : -1;
   if (anchorIndex >= 0) {
     const anchor = messages[anchorIndex];
-    messages = messages.slice(0, anchorIndex);
-    parentId = anchor.parentId;
-    if (kind === "regenerate") siblingIds = [...anchor.siblingIds];
+    if (kind === "regenerate" && anchor.role === "user") {
+      // A question left without a reply: the reply goes under it, and the question stays in view.
+      messages = messages.slice(0, anchorIndex + 1);
+      parentId = anchor.id;
+    } else {
+      messages = messages.slice(0, anchorIndex);
+      parentId = anchor.parentId;
+      if (kind === "regenerate") siblingIds = [...anchor.siblingIds];
+    }
   }
   return {
     ...view,

@@ -1,9 +1,16 @@
-/** The sidebar's conversations: search as you type, grouped by day, rename and delete from a menu. */
+/**
+ * The sidebar's conversations: search as you type with the matched words marked, grouped by day;
+ * rename, export (Markdown or JSON) and delete from a menu; import a JSON export from a file.
+ */
 import * as DropdownMenu from "@radix-ui/react-dropdown-menu";
-import { useEffect, useMemo, useState } from "react";
-import type { ConversationSummary } from "../../engine/api/contract.ts";
+import { useEffect, useMemo, useRef, useState } from "react";
+import type { ConversationSummary, ExportFormat } from "../../engine/api/contract.ts";
 import { ConfirmDialog, TextDialog } from "../components/Dialogs.tsx";
-import { MoreIcon } from "../components/icons.tsx";
+import { ErrorNotice } from "../components/ErrorNotice.tsx";
+import { Highlighted } from "../components/Highlighted.tsx";
+import { IconButton } from "../components/IconButton.tsx";
+import { ImportIcon, MoreIcon } from "../components/icons.tsx";
+import { saveFile } from "../lib/save-file.ts";
 import { useChat, useConversations, useStores } from "../stores/stores.tsx";
 import { groupByDay } from "./group-by-day.ts";
 
@@ -11,11 +18,13 @@ function ConversationRow({
   conversation,
   current,
   onRename,
+  onExport,
   onDelete,
 }: {
   conversation: ConversationSummary;
   current: boolean;
   onRename(): void;
+  onExport(format: ExportFormat): void;
   onDelete(): void;
 }) {
   const { chat, ui } = useStores();
@@ -52,6 +61,13 @@ function ConversationRow({
             <DropdownMenu.Item className="menu-item" onSelect={onRename}>
               Rename…
             </DropdownMenu.Item>
+            <DropdownMenu.Item className="menu-item" onSelect={() => onExport("md")}>
+              Export as Markdown
+            </DropdownMenu.Item>
+            <DropdownMenu.Item className="menu-item" onSelect={() => onExport("json")}>
+              Export as JSON
+            </DropdownMenu.Item>
+            <DropdownMenu.Separator className="menu-separator" />
             <DropdownMenu.Item className="menu-item danger" onSelect={onDelete}>
               Delete…
             </DropdownMenu.Item>
@@ -63,14 +79,16 @@ function ConversationRow({
 }
 
 export function ConversationList() {
-  const { conversations: store, chat, ui } = useStores();
+  const { conversations: store, chat, ui, toasts, extras } = useStores();
   const conversations = useConversations((s) => s.conversations);
   const hits = useConversations((s) => s.hits);
   const loaded = useConversations((s) => s.loaded);
+  const error = useConversations((s) => s.error);
   const currentId = useChat((s) => s.conversationId);
   const [query, setQuery] = useState("");
   const [renaming, setRenaming] = useState<ConversationSummary | null>(null);
   const [deleting, setDeleting] = useState<ConversationSummary | null>(null);
+  const fileInput = useRef<HTMLInputElement>(null);
 
   // Search as the person types, once they pause.
   useEffect(() => {
@@ -80,21 +98,67 @@ export function ConversationList() {
 
   const groups = useMemo(() => groupByDay(conversations, Date.now()), [conversations]);
 
+  const exportAs = async (conversation: ConversationSummary, format: ExportFormat) => {
+    const file = await store.getState().exportFile(conversation.id, format);
+    if (!file) return;
+    try {
+      if (await saveFile(file, extras))
+        toasts.getState().show({ title: `Exported ${file.filename}`, tone: "info" });
+    } catch (failure) {
+      const description = failure instanceof Error ? failure.message : String(failure);
+      toasts.getState().show({ title: "The export could not be saved", description, tone: "error" });
+    }
+  };
+
+  const importChosen = async (file: File | undefined) => {
+    if (!file) return;
+    const imported = await store.getState().importFile(await file.text());
+    if (!imported) return;
+    ui.getState().go("chat");
+    await chat.getState().open(imported.conversation.id);
+    toasts.getState().show({
+      title: `Imported “${imported.conversation.title}”`,
+      description: imported.notes.join(" ") || undefined,
+      tone: "info",
+    });
+  };
+
   return (
     <nav className="conversation-list" aria-label="Conversations">
-      <input
-        type="search"
-        className="sidebar-search"
-        aria-label="Search conversations"
-        placeholder="Search conversations"
-        value={query}
-        onChange={(e) => setQuery(e.target.value)}
-      />
+      <div className="row sidebar-search-row">
+        <input
+          type="search"
+          className="sidebar-search"
+          aria-label="Search conversations"
+          placeholder="Search conversations"
+          value={query}
+          onChange={(e) => setQuery(e.target.value)}
+        />
+        <IconButton
+          label="Import a conversation (JSON)"
+          icon={<ImportIcon />}
+          onClick={() => fileInput.current?.click()}
+        />
+        <input
+          ref={fileInput}
+          type="file"
+          accept=".json,application/json"
+          hidden
+          aria-label="Conversation file to import"
+          onChange={(e) => {
+            const chosen = e.target.files?.[0];
+            // The same file chosen again must fire again.
+            e.target.value = "";
+            void importChosen(chosen);
+          }}
+        />
+      </div>
+      {error ? <ErrorNotice error={error} onDismiss={() => store.getState().dismissError()} /> : null}
       {query.trim() && hits ? (
         hits.length === 0 ? (
           <p className="muted small">No conversation mentions “{query.trim()}”.</p>
         ) : (
-          <ul className="hits">
+          <ul className="hits" aria-label="Conversations found">
             {hits.map((hit) => (
               <li key={`${hit.conversationId}:${hit.messageId ?? "title"}`}>
                 <button
@@ -105,8 +169,14 @@ export function ConversationList() {
                     void chat.getState().open(hit.conversationId);
                   }}
                 >
-                  <strong>{hit.title}</strong>
-                  <span className="snippet">{hit.snippet}</span>
+                  <strong>
+                    <Highlighted text={hit.title} ranges={hit.titleHighlights} />
+                  </strong>
+                  {hit.snippet ? (
+                    <span className="snippet">
+                      <Highlighted text={hit.snippet} ranges={hit.highlights} />
+                    </span>
+                  ) : null}
                 </button>
               </li>
             ))}
@@ -125,6 +195,7 @@ export function ConversationList() {
                   conversation={conversation}
                   current={conversation.id === currentId}
                   onRename={() => setRenaming(conversation)}
+                  onExport={(format) => void exportAs(conversation, format)}
                   onDelete={() => setDeleting(conversation)}
                 />
               ))}

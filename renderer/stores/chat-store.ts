@@ -54,6 +54,11 @@ export interface ChatStoreOptions {
   defaults: () => { systemPrompt: string; sampling: Sampling } | null;
   /** A conversation was created, renamed by its first reply, or got a new message. */
   onConversationChanged?: (conversationId: string) => void;
+  /**
+   * A reply was cut short because the model was switched, restarted, unloaded or removed: the
+   * person may be on another page (Models) when it happens, so it is worth saying there too.
+   */
+  onInterrupted?: (message: Message) => void;
 }
 
 function metaOf(conversation: Conversation): ConversationMeta {
@@ -278,6 +283,7 @@ export function createChatStore(
       store.setState((s) => replyDone(s, event));
       inBackground((v) => replyDone(v, event));
       options.onConversationChanged?.(event.conversationId);
+      if (event.message.interruption?.cause.startsWith("model-")) options.onInterrupted?.(event.message);
     }),
     client.on("chat.error", (event) => {
       store.setState((s) => replyFailed(s, event));

@@ -1,6 +1,16 @@
-/** The sidebar's list of conversations: loading, searching as the person types, rename and delete. */
+/**
+ * The sidebar's list of conversations: loading, searching as the person types, rename and delete,
+ * export to a file and import from one.
+ */
 import { createStore, type StoreApi } from "zustand/vanilla";
-import type { ConversationHit, ConversationSummary, ErrorInfo } from "../../engine/api/contract.ts";
+import type {
+  Conversation,
+  ConversationFile,
+  ConversationHit,
+  ConversationSummary,
+  ErrorInfo,
+  ExportFormat,
+} from "../../engine/api/contract.ts";
 import type { ElmwoodClient } from "../api/client.ts";
 import { asErrorInfo } from "../api/errors.ts";
 
@@ -15,6 +25,11 @@ export interface ConversationsStore {
   search(query: string): Promise<void>;
   rename(id: string, title: string): Promise<boolean>;
   remove(id: string): Promise<boolean>;
+  /** The conversation as a file to save; null when it failed (`error` says why). */
+  exportFile(id: string, format: ExportFormat): Promise<ConversationFile | null>;
+  /** A file's text imported as a new conversation; null when it was refused (`error` says why). */
+  importFile(text: string): Promise<{ conversation: Conversation; notes: string[] } | null>;
+  dismissError(): void;
 }
 
 export function createConversationsStore(client: ElmwoodClient): StoreApi<ConversationsStore> {
@@ -43,7 +58,12 @@ export function createConversationsStore(client: ElmwoodClient): StoreApi<Conver
         return;
       }
       try {
-        const { hits } = await client.conversations.search({ query: trimmed.slice(0, 500), limit: 50 });
+        const { hits } = await client.conversations.search({
+          query: trimmed.slice(0, 500),
+          limit: 50,
+          // The box searches as the person types, so the word being typed matches as a prefix.
+          asYouType: true,
+        });
         // A slower answer to an older query must not replace a newer one.
         if (get().query === query) set({ hits, error: null });
       } catch (error) {
@@ -74,6 +94,31 @@ export function createConversationsStore(client: ElmwoodClient): StoreApi<Conver
         set({ error: asErrorInfo(error) });
         return false;
       }
+    },
+
+    async exportFile(id, format) {
+      try {
+        return await client.conversations.export({ id, format });
+      } catch (error) {
+        set({ error: asErrorInfo(error) });
+        return null;
+      }
+    },
+
+    async importFile(text) {
+      try {
+        const imported = await client.conversations.import({ content: text });
+        set({ error: null });
+        await get().refresh();
+        return imported;
+      } catch (error) {
+        set({ error: asErrorInfo(error) });
+        return null;
+      }
+    },
+
+    dismissError() {
+      set({ error: null });
     },
   }));
 }

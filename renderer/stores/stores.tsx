@@ -37,19 +37,25 @@ export interface Stores {
 export function createStores(client: ElmwoodClient, extras: DesktopExtras = {}): Stores {
   const settings = createSettingsStore(client);
   const conversations = createConversationsStore(client);
+  const toasts = createToastStore();
   const chat = createChatStore(client, {
     defaults: () => {
       const s = settings.getState().settings;
       return s ? { systemPrompt: s.systemPrompt, sampling: s.sampling } : null;
     },
     onConversationChanged: () => void conversations.getState().refresh(),
+    onInterrupted: (message) =>
+      toasts.getState().show({
+        title: "A reply was interrupted",
+        description: message.interruption?.message,
+        tone: "info",
+      }),
   });
   const models = createModelsStore(client);
   const status = createStatusStore(client);
   const documents = createDocumentsStore(client);
   const search = createSearchStore(client);
   const api = createApiStore(client);
-  const toasts = createToastStore();
   // A model that finishes installing says so, wherever the person is in the app.
   const stopAnnouncing = models.subscribe((state, previous) => {
     for (const job of Object.values(state.jobs)) {

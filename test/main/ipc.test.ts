@@ -1,6 +1,7 @@
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from "electron";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { CALL_NAMES, type EventName, type EventPayload, ipcCallChannel } from "../../engine/api/contract.ts";
+import { IPC_SAVE_FILE_CHANNEL } from "../../engine/api/names.ts";
 import { ElmwoodError } from "../../engine/errors.ts";
 import { bindContract, type ContractService } from "../../main/ipc.ts";
 
@@ -163,6 +164,7 @@ describe("binding the contract to IPC", () => {
 
 describe("the preload's window.elmwood", () => {
   let api: {
+    saveFile?: unknown;
     version: string;
     call: (name: string, input: unknown) => Promise<unknown>;
     on: (event: string, listener: (payload: unknown) => void) => () => void;
@@ -173,9 +175,36 @@ describe("the preload's window.elmwood", () => {
     api = electron.exposed.elmwood as typeof api;
   });
 
-  it("exposes exactly version, call, on and the two desktop helpers", () => {
-    expect(Object.keys(api).sort()).toEqual(["call", "chooseFolder", "on", "pathForFile", "version"]);
+  it("exposes exactly version, call, on and the three desktop helpers", () => {
+    expect(Object.keys(api).sort()).toEqual([
+      "call",
+      "chooseFolder",
+      "on",
+      "pathForFile",
+      "saveFile",
+      "version",
+    ]);
     expect(Object.isFrozen(api)).toBe(true);
+  });
+
+  it("saveFile hands the file to main's save channel and reports saved, cancelled or the failure", async () => {
+    const received: unknown[] = [];
+    const answers: unknown[] = [
+      { saved: true, path: "/home/a/x.md" },
+      { saved: false },
+      { saved: false, error: "Disk full" },
+    ];
+    electron.ipcMain.handle(IPC_SAVE_FILE_CHANNEL, (_event: unknown, file: unknown) => {
+      received.push(file);
+      return answers.shift();
+    });
+    const file = { filename: "x.md", mimeType: "text/markdown", content: "# x" };
+    const save = api.saveFile as (file: unknown) => Promise<{ saved: boolean }>;
+    await expect(save(file)).resolves.toEqual({ saved: true });
+    await expect(save(file)).resolves.toEqual({ saved: false });
+    await expect(save(file)).rejects.toThrow("Disk full");
+    expect(received).toEqual([file, file, file]);
+    electron.ipcMain.removeHandler(IPC_SAVE_FILE_CHANNEL);
   });
 
   it("resolves a call with the service's answer and rejects a failure with its code and hint", async () => {

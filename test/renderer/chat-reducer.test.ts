@@ -103,6 +103,24 @@ describe("branches", () => {
     expect(view.messages.map((m) => m.id)).toEqual(["u1"]);
   });
 
+  it("writing a reply to a question left without one keeps the question and puts the reply under it", () => {
+    let view: ChatView = { ...emptyChat(), conversationId: "c1", messages: [user] };
+    view = requestBegun(view, "regenerate", { anchorId: "u1", now: 0 });
+    expect(view.messages.map((m) => m.id)).toEqual(["u1"]);
+    expect(view.streaming?.parentId).toBe("u1");
+    view = requestStarted(view, { ...started, assistantMessageId: "a2" });
+    expect(view.streaming?.siblingIds).toEqual(["a2"]);
+    const reply = message({
+      id: "a2",
+      role: "assistant",
+      content: "Hi!",
+      parentId: "u1",
+      siblingIds: ["a2"],
+    });
+    view = replyDone(view, { requestId: started.requestId, message: reply });
+    expect(view.messages.map((m) => m.id)).toEqual(["u1", "a2"]);
+  });
+
   it("editing an earlier message cuts the branch there and continues from the new version", () => {
     const later = message({ id: "u2", role: "user", content: "More", parentId: "a1" });
     let view: ChatView = { ...emptyChat(), conversationId: "c1", messages: [user, first, later] };

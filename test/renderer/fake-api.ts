@@ -61,6 +61,7 @@ export function message(fields: Partial<Message> & Pick<Message, "role" | "conte
     createdAt: 0,
     model: null,
     stats: null,
+    interruption: null,
     siblingIds: [id],
     siblingIndex: 0,
     ...fields,

@@ -158,6 +158,13 @@ describe("the contract over HTTP", () => {
     expect(unknown.status).toBe(400);
   });
 
+  it("takes a whole file for conversations.import, past the limit other calls have", async () => {
+    const content = JSON.stringify({ padding: "x".repeat(2 * 1024 * 1024) });
+    const res = await call("conversations.import", JSON.stringify({ content }));
+    expect(res.status).toBe(200);
+    expect(fx.engine.calls.at(-1)).toMatchObject({ name: "conversations.import" });
+  });
+
   it("refuses a body over the limit with 413 without reading it all", async () => {
     const huge = Buffer.alloc(2 * 1024 * 1024, 0x20);
     const res = await call("status.get", huge.toString());

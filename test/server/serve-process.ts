@@ -131,6 +131,10 @@ export async function openFeed(serve: ServeProcess) {
     }
   })();
   return {
+    /** Every event of a kind seen so far that matches, oldest first. */
+    seen<T>(event: string, match: (data: T) => boolean = () => true): T[] {
+      return seen.filter((s) => s.event === event && match(s.data as T)).map((s) => s.data as T);
+    },
     next<T>(event: string, match: (data: T) => boolean = () => true): Promise<T> {
       const earlier = seen.find((s) => s.event === event && match(s.data as T));
       if (earlier) return Promise.resolve(earlier.data as T);

@@ -86,6 +86,34 @@ describe("the engine service before any model is installed", () => {
     expect(fresh.title).toBe("New chat");
   });
 
+  it("exports a conversation as Markdown and JSON and imports the JSON back, noting a model not installed here", async () => {
+    const { id } = await service.call("conversations.create", {
+      title: "Hedges",
+      settings: { systemPrompt: "Be brief.", model: "openelm-270m-instruct-int4" },
+    });
+    const question = service.conversations.add(id, {
+      parentId: null,
+      role: "user",
+      content: "What is a hedge?",
+    });
+    service.conversations.add(id, { parentId: question.id, role: "assistant", content: "A row of shrubs." });
+    const markdown = await service.call("conversations.export", { id });
+    expect(markdown).toMatchObject({ filename: "Hedges.md", mimeType: "text/markdown" });
+    expect(markdown.content).toContain("- **Model:** openelm-270m-instruct-int4");
+    const json = await service.call("conversations.export", { id, format: "json" });
+    const { conversation, notes } = await service.call("conversations.import", { content: json.content });
+    expect(conversation.id).not.toBe(id);
+    expect(conversation.messages.map((m) => m.content)).toEqual(["What is a hedge?", "A row of shrubs."]);
+    expect(conversation.settings).toMatchObject({ systemPrompt: "Be brief.", model: null });
+    expect(notes).toEqual([
+      'The model "openelm-270m-instruct-int4" is not installed here, so the conversation will use the default model.',
+    ]);
+    await expect(service.call("conversations.import", { content: "not json" })).rejects.toMatchObject({
+      code: "BAD_INPUT",
+      message: expect.stringMatching(/^This file is not JSON/),
+    });
+  });
+
   it("refuses to import a folder that does not exist before starting a job", async () => {
     await expect(service.call("models.import", { path: `${fx.home}/nowhere` })).rejects.toMatchObject({
       code: "NOT_FOUND",

@@ -1,6 +1,7 @@
 /** Every CLI command, in the order `elmwood --help` lists them. */
 import type { Command } from "../command.ts";
 import { bench } from "./bench.ts";
+import { chat } from "./chat.ts";
 import { convert } from "./convert.ts";
 import { index } from "./doc-index.ts";
 import { generate } from "./generate.ts";
@@ -20,6 +21,7 @@ export const commands: Command[] = [
   index,
   search,
   summarize,
+  chat,
   bench,
   serve,
 ];

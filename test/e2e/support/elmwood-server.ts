@@ -20,6 +20,8 @@ export interface Elmwood {
   origin: string;
   call<N extends CallName>(name: N, input: CallInput<N>): Promise<CallOutput<N>>;
   stop(): Promise<void>;
+  /** SIGKILL: the process dies on the spot, as in a crash or a power cut of the app alone. */
+  kill(): Promise<void>;
 }
 
 /** The JSON line `serve --json` prints once it listens, or why it did not start. */
@@ -68,9 +70,15 @@ export async function startElmwood(home: string, options: { hubUrl?: string } = 
       return body.value as CallOutput<typeof name>;
     },
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, "exit");
       child.kill("SIGTERM");
+      await exited;
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, "exit");
+      child.kill("SIGKILL");
       await exited;
     },
   };
