@@ -22,32 +22,45 @@ import {
   parseProviderChoice,
 } from "../engine/runtime/providers.ts";
 import { OPENELM_270M_SHAPE, writeRandomCheckpoint } from "../test/support/random-checkpoint.ts";
+import { accuracyTable, benchAccuracy } from "./accuracy.ts";
 import { benchDocuments } from "./documents.ts";
 import { measureReadBandwidth } from "./memory-bandwidth.ts";
 
+/**
+ * The targets this benchmark can check by itself. Parity with llama.cpp (decode, prefill, peak RSS)
+ * is measured beside it with ../shared/anchors/llamacpp_bench.sh on the same checkpoint (README).
+ */
 const TARGETS = {
-  decodeFractionOfLimit: 0.6,
-  prefillTokensPerSecond: 300,
   followUpRatio: 0.1,
-  peakRssMB: 450,
+  /** Decode with ~1,800 tokens of context, as a share of decode with ~300. */
+  longContextRatio: 0.85,
   loadMs: 1500,
 };
 
-/** bench/openelm-child.ts as one ES module with its npm dependencies left as imports. */
+/**
+ * bench/openelm-child.ts and the model worker as ES modules side by side, npm dependencies left as
+ * imports: the model runs from the bundled worker, as in the app (electron.vite.config.ts).
+ */
 async function bundleChild(cache: string): Promise<string> {
   const outDir = join(cache, "child");
   await build({
     configFile: false,
     logLevel: "warn",
     build: {
-      ssr: fileURLToPath(new URL("./openelm-child.ts", import.meta.url)),
+      ssr: true,
       outDir,
       emptyOutDir: true,
       target: "node20",
-      rollupOptions: { output: { format: "es", entryFileNames: "openelm-child.mjs" } },
+      rollupOptions: {
+        input: {
+          "openelm-child": fileURLToPath(new URL("./openelm-child.ts", import.meta.url)),
+          "model-worker": fileURLToPath(new URL("../engine/runtime/model-worker.ts", import.meta.url)),
+        },
+        output: { format: "es", entryFileNames: "[name].js", chunkFileNames: "[name]-[hash].js" },
+      },
     },
   });
-  return join(outDir, "openelm-child.mjs");
+  return join(outDir, "openelm-child.js");
 }
 
 /** The engine benchmark: prints its table and returns its results. */
@@ -87,7 +100,8 @@ async function benchEngine(args: string[]): Promise<Record<string, unknown>> {
   const rows: Record<string, unknown>[] = [];
   const skipped: { provider: string; reason: string }[] = [];
   for (const precision of precisions) {
-    const model = join(cache, `model-${precision}-v2`);
+    // The suffix changes whenever the converted graph or format does (v3: int4 block 128).
+    const model = join(cache, `model-${precision}-v3`);
     if (!existsSync(join(model, "manifest.json"))) {
       log(`converting to ${precision}...`);
       await convertCheckpoint(checkpoint, model, { precision });
@@ -98,7 +112,9 @@ async function benchEngine(args: string[]): Promise<Record<string, unknown>> {
       log(`running ${precision} on ${provider}...`);
       let result: Record<string, unknown>;
       try {
-        const { stdout } = await run(process.execPath, [child, model, provider, String(threads)], {
+        const profiles = join(cache, "profiles");
+        await mkdir(profiles, { recursive: true });
+        const { stdout } = await run(process.execPath, [child, model, provider, String(threads), profiles], {
           maxBuffer: 1 << 20,
         });
         result = JSON.parse(stdout.trim().split("\n").at(-1) as string);
@@ -116,6 +132,8 @@ async function benchEngine(args: string[]): Promise<Record<string, unknown>> {
         decodeLimitTokensPerSecond: limit,
         decodeFractionOfLimit: (result.decodeTokensPerSecond as number) / limit,
         followUpRatio: (result.followUpFirstTokenMs as number) / (result.firstTokenMs as number),
+        longContextRatio:
+          (result.decodeAt1800TokensPerSecond as number) / (result.decodeAt300TokensPerSecond as number),
       });
     }
   }
@@ -128,6 +146,9 @@ async function benchEngine(args: string[]): Promise<Record<string, unknown>> {
     "prefill tok/s",
     "decode tok/s",
     "of limit",
+    "decode @300",
+    "decode @1800",
+    "1800/300",
     "TTFT ms",
     "follow-up TTFT ms",
     "peak RSS MB",
@@ -139,6 +160,9 @@ async function benchEngine(args: string[]): Promise<Record<string, unknown>> {
     fmt(r.prefillTokensPerSecond),
     fmt(r.decodeTokensPerSecond),
     `${fmt((r.decodeFractionOfLimit as number) * 100, 0)}%`,
+    fmt(r.decodeAt300TokensPerSecond),
+    fmt(r.decodeAt1800TokensPerSecond),
+    `${fmt((r.longContextRatio as number) * 100, 0)}%`,
     fmt(r.firstTokenMs, 0),
     fmt(r.followUpFirstTokenMs, 0),
     fmt((r.peakRssBytes as number) / 2 ** 20, 0),
@@ -146,29 +170,51 @@ async function benchEngine(args: string[]): Promise<Record<string, unknown>> {
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => String(row[i]).length)));
   const line = (cells: unknown[]) => cells.map((c, i) => String(c).padStart(widths[i])).join("  ");
   process.stdout.write(
-    `\nOpenELM-270M shape, ${threads} threads, ${cpus()[0]?.model ?? "unknown CPU"}, read bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s\n`,
+    `\nOpenELM-270M shape, ${threads} threads, ${cpus()[0]?.model ?? "unknown CPU"}, read bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s (best of 3; medians in the JSON)\n`,
   );
   process.stdout.write(`${line(header)}\n${table.map(line).join("\n")}\n`);
   for (const r of rows) {
     const m = r.memoryMB as Record<string, number>;
+    const t = r.perToken as {
+      totalMs: number;
+      onnxruntimeRunMs: number;
+      copyInOutMs: number;
+      ownLoopMs: number;
+      messageMs: number;
+      kernelsMs: number | null;
+      executorMs: number | null;
+      topOperators: { op: string; ms: number }[] | null;
+    };
+    const where = `${r.precision} on ${r.provider}`;
     process.stdout.write(
-      `${r.precision} on ${r.provider}, peak RSS by stage: runtime ${fmt(m.runtime, 0)} MB, tokenizer ${fmt(m.tokenizer, 0)} MB, model ${fmt(m.model, 0)} MB, running ${fmt(m.running, 0)} MB\n`,
+      `${where}, per decoded token: ${fmt(t.totalMs, 2)} ms = onnxruntime run ${fmt(t.onnxruntimeRunMs, 2)} ms` +
+        (t.kernelsMs === null
+          ? ""
+          : ` (kernels ${fmt(t.kernelsMs, 2)} ms, executor ${fmt(t.executorMs, 2)} ms, from a profiled run)`) +
+        ` + copying in and out ${fmt(t.copyInOutMs, 3)} ms + our loop ${fmt(t.ownLoopMs, 2)} ms` +
+        ` (sampling, detokenizing, the message to the main thread: ${fmt(t.messageMs, 3)} ms in transit)\n`,
+    );
+    if (t.topOperators) {
+      process.stdout.write(
+        `${where}, kernels per token: ${t.topOperators.map((o) => `${o.op} ${fmt(o.ms, 2)}`).join(", ")} ms\n`,
+      );
+    }
+    process.stdout.write(
+      `${where}, peak RSS by stage: runtime ${fmt(m.runtime, 0)} MB, model (worker and tokenizer) ${fmt(m.model, 0)} MB, running ${fmt(m.running, 0)} MB\n`,
     );
   }
   for (const { provider, reason } of skipped) process.stdout.write(`${provider}: not measured (${reason})\n`);
   const int4 = rows.find((r) => r.precision === "int4" && r.provider === "cpu");
   if (int4) {
     const checks = {
-      decodeAtLeast60PercentOfLimit: (int4.decodeFractionOfLimit as number) >= TARGETS.decodeFractionOfLimit,
-      prefillAtLeast300: (int4.prefillTokensPerSecond as number) >= TARGETS.prefillTokensPerSecond,
       followUpUnder10Percent: (int4.followUpRatio as number) < TARGETS.followUpRatio,
-      peakRssAtMost450MB: (int4.peakRssBytes as number) / 2 ** 20 <= TARGETS.peakRssMB,
+      decodeAt1800AtLeast85PercentOf300: (int4.longContextRatio as number) >= TARGETS.longContextRatio,
       loadUnder1500ms: (int4.loadMs as number) < TARGETS.loadMs,
     };
     process.stdout.write(
       `int4 targets: ${Object.entries(checks)
         .map(([k, v]) => `${k} ${v ? "yes" : "NO"}`)
-        .join(", ")}\n`,
+        .join(", ")} (parity with llama.cpp: run ../shared/anchors/llamacpp_bench.sh beside this)\n`,
     );
   }
   return {
@@ -190,11 +236,24 @@ async function benchEngine(args: string[]): Promise<Record<string, unknown>> {
 export async function runBenchmark(args: string[]): Promise<void> {
   const at = args.indexOf("--suite");
   const suite = at >= 0 ? args[at + 1] : "all";
-  if (!["engine", "documents", "all"].includes(suite ?? "")) {
-    throw new ElmwoodError("BAD_INPUT", `Unknown --suite '${suite}'.`, "Use engine, documents or all.");
+  if (!["engine", "documents", "accuracy", "all"].includes(suite ?? "")) {
+    throw new ElmwoodError(
+      "BAD_INPUT",
+      `Unknown --suite '${suite}'.`,
+      "Use engine, documents, accuracy or all (accuracy is not part of all: it takes minutes).",
+    );
   }
   const rest = at >= 0 ? [...args.slice(0, at), ...args.slice(at + 2)] : args;
   const report: Record<string, unknown> = {};
+  if (suite === "accuracy") {
+    const rows = await benchAccuracy(resolve(".cache/bench"), defaultThreads());
+    report.accuracy = rows;
+    process.stdout.write(
+      `\nQuantized formats against fp32 (float64 reference, random checkpoints)\n${accuracyTable(rows)}\n`,
+    );
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    return;
+  }
   if (suite !== "documents") report.engine = await benchEngine(rest);
   if (suite !== "engine") {
     process.stderr.write("indexing a generated corpus of 10,000 files, then querying 100,000 chunks...\n");

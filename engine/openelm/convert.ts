@@ -13,10 +13,11 @@ import { DataType, type GraphBuilder } from "../onnx/graph-builder.ts";
 import { type Checkpoint, openCheckpoint } from "./checkpoint.ts";
 import { ExternalDataWriter } from "./external-data.ts";
 import {
+  type BlockSize,
   buildOpenElmGraph,
+  defaultBlockSize,
   initializerNames,
   type Precision,
-  QUANT_BLOCK_SIZE,
   type WeightJob,
 } from "./graph.ts";
 import {
@@ -43,6 +44,8 @@ export interface ConversionProgress {
 
 export interface ConvertOptions {
   precision: Precision;
+  /** Quantization block size for int8/int4 (default: defaultBlockSize(precision)). */
+  blockSize?: BlockSize;
   signal?: AbortSignal;
   onProgress?: (progress: ConversionProgress) => void;
   /** Model name for the manifest; defaults to the output folder's name. */
@@ -71,6 +74,7 @@ async function materialize(
   g: GraphBuilder,
   data: ExternalDataWriter,
   bits: QuantBits | 0,
+  blockSize: BlockSize,
 ): Promise<void> {
   const w = await checkpoint.readTensor(job.source);
   const names = initializerNames(job);
@@ -90,8 +94,8 @@ async function materialize(
     });
     return;
   }
-  const q = quantizeBlockwise(w, job.rows, job.cols, bits, QUANT_BLOCK_SIZE);
-  const bytesPerBlock = (QUANT_BLOCK_SIZE * bits) / 8;
+  const q = quantizeBlockwise(w, job.rows, job.cols, bits, blockSize);
+  const bytesPerBlock = (blockSize * bits) / 8;
   g.initializer({
     name: names.data,
     dataType: DataType.UINT8,
@@ -146,7 +150,8 @@ export async function convertCheckpoint(
   try {
     await mkdir(temp, { recursive: true });
     const bits = precision === "int4" ? 4 : precision === "int8" ? 8 : 0;
-    const { builder, weights } = buildOpenElmGraph(checkpoint.config, precision);
+    const blockSize = options.blockSize ?? defaultBlockSize(precision);
+    const { builder, weights } = buildOpenElmGraph(checkpoint.config, precision, blockSize);
     data = await ExternalDataWriter.create(join(temp, DATA_FILE), DATA_FILE);
 
     const total = checkpoint.totalBytes;
@@ -154,7 +159,7 @@ export async function convertCheckpoint(
     for (const job of weights) {
       throwIfAborted(signal, "Conversion");
       onProgress?.({ phase: "weights", done, total, tensor: job.source });
-      await materialize(job, checkpoint, builder, data, bits);
+      await materialize(job, checkpoint, builder, data, bits, blockSize);
       done += checkpoint.tensors.get(job.source)?.byteLength ?? 0;
     }
     onProgress?.({ phase: "weights", done: total, total });
@@ -186,7 +191,7 @@ export async function convertCheckpoint(
         eosId: checkpoint.config.eosTokenId,
       },
       contextLength: checkpoint.config.maxContextLength,
-      ...(bits ? { quantization: { bits, blockSize: QUANT_BLOCK_SIZE, symmetric: true as const } } : {}),
+      ...(bits ? { quantization: { bits, blockSize, symmetric: true as const } } : {}),
       files: [
         {
           path: MODEL_FILE,

@@ -18,7 +18,19 @@ import type { OpenElmConfig } from "./config.ts";
 
 export type Precision = "fp32" | "int8" | "int4";
 export const PRECISIONS: readonly Precision[] = ["fp32", "int8", "int4"];
-export const QUANT_BLOCK_SIZE = 32;
+/**
+ * Block sizes for int8/int4 weights (one float scale per block along K). Bigger blocks store fewer
+ * scales: onnxruntime's MatMulNBits keeps about 0.75 bytes per int4 weight at 32, 0.625 at 64 and
+ * 0.56 at 128 after prepacking (llama.cpp's Q4_0: 0.5625), and decoding streams every weight once
+ * per token, so bytes per weight set decode speed; the accuracy each costs is in the README.
+ */
+export const BLOCK_SIZES = [32, 64, 128] as const;
+export type BlockSize = (typeof BLOCK_SIZES)[number];
+
+/** The default block size of each quantized precision. */
+export function defaultBlockSize(precision: Precision): BlockSize {
+  return precision === "int4" ? 128 : 32;
+}
 
 /** How one checkpoint tensor becomes initializers. */
 export type WeightJob =
@@ -41,7 +53,11 @@ export function initializerNames(job: WeightJob): { data: string; scales: string
 /** onnxruntime's MatMulNBits accuracy level: 4 quantizes activations to int8 (2.3x faster on CPU). */
 const MATMUL_ACCURACY_LEVEL = 4;
 
-export function buildOpenElmGraph(config: OpenElmConfig, precision: Precision): OpenElmGraph {
+export function buildOpenElmGraph(
+  config: OpenElmConfig,
+  precision: Precision,
+  blockSize: BlockSize = defaultBlockSize(precision),
+): OpenElmGraph {
   const g = new GraphBuilder("openelm");
   const weights: WeightJob[] = [];
   const bits = precision === "int4" ? 4 : precision === "int8" ? 8 : 0;
@@ -73,7 +89,7 @@ export function buildOpenElmGraph(config: OpenElmConfig, precision: Precision): 
         outputs: [`${place}/output_0`],
       })[0];
     }
-    return matMulNBits(g, place, x, names, { rows, cols, bits }, `${place}/output_0`);
+    return matMulNBits(g, place, x, names, { rows, cols, bits, blockSize }, `${place}/output_0`);
   }
 
   function normWeight(source: string, length: number): string {
@@ -221,7 +237,7 @@ export function buildOpenElmGraph(config: OpenElmConfig, precision: Precision): 
     cols: d,
   };
   weights.push(embedding);
-  let residual = embed(g, embedding, inputIds, bits); // [1, S, d]
+  let residual = embed(g, embedding, inputIds, bits, blockSize); // [1, S, d]
 
   let normed = rmsNorm(
     "/model/layers.0/attn_norm",
@@ -251,7 +267,7 @@ export function buildOpenElmGraph(config: OpenElmConfig, precision: Precision): 
     outputs: ["/model/last_position/output_0"],
     attributes: { axis: { int: 1 } },
   }); // [1, d]
-  const logits = head(g, embedding, lastHidden, bits);
+  const logits = head(g, embedding, lastHidden, bits, blockSize);
   g.output({ name: logits, dataType: DataType.FLOAT, shape: [1, config.vocabSize] });
 
   return { builder: g, weights, io: { kvNames } };
@@ -293,6 +309,7 @@ function embed(
   job: Extract<WeightJob, { kind: "embedding" }>,
   ids: string,
   bits: number,
+  blockSize: BlockSize,
 ): string {
   const names = initializerNames(job);
   const place = "/model/embed_tokens";
@@ -314,10 +331,10 @@ function embed(
     attributes: {
       gather_axis: { int: 0 },
       quantize_axis: { int: 2 },
-      block_size: { int: QUANT_BLOCK_SIZE },
+      block_size: { int: blockSize },
       bits: { int: bits },
     },
-  }); // [1, S, blocks, 32]
+  }); // [1, S, blocks, blockSize]
   const shape = g.int64s(`${place}/shape`, [0, 0, -1]);
   return g.node({
     name: `${place}/Reshape`,
@@ -333,6 +350,7 @@ function head(
   job: Extract<WeightJob, { kind: "embedding" }>,
   x: string,
   bits: number,
+  blockSize: BlockSize,
 ): string {
   const names = initializerNames(job);
   const place = "/lm_head";
@@ -345,7 +363,7 @@ function head(
       attributes: { transB: { int: 1 } },
     })[0];
   }
-  return matMulNBits(g, place, x, names, { rows: job.rows, cols: job.cols, bits }, "logits");
+  return matMulNBits(g, place, x, names, { rows: job.rows, cols: job.cols, bits, blockSize }, "logits");
 }
 
 /** x @ W^T with W block-quantized: the checkpoint's [rows=out, cols=in] layout, read directly. */
@@ -354,7 +372,7 @@ function matMulNBits(
   place: string,
   x: string,
   names: { data: string; scales: string },
-  shape: { rows: number; cols: number; bits: number },
+  shape: { rows: number; cols: number; bits: number; blockSize: BlockSize },
   output: string,
 ): string {
   return g.node({
@@ -367,7 +385,7 @@ function matMulNBits(
       K: { int: shape.cols },
       N: { int: shape.rows },
       bits: { int: shape.bits },
-      block_size: { int: QUANT_BLOCK_SIZE },
+      block_size: { int: shape.blockSize },
       accuracy_level: { int: MATMUL_ACCURACY_LEVEL },
     },
   })[0];

@@ -7,7 +7,7 @@
 import { Worker } from "node:worker_threads";
 import { cancelled, ElmwoodError } from "../errors.ts";
 import type { GenerateResult } from "./generator.ts";
-import type { LoadOptions } from "./model-session.ts";
+import type { LoadOptions, RunStats } from "./model-session.ts";
 import type {
   LoadedInfo,
   WorkerGenerateRequest,
@@ -24,7 +24,10 @@ export interface HostOptions extends LoadOptions {
 
 export interface GenerateCallbacks {
   signal?: AbortSignal;
-  onToken?: (token: { id: number; text: string }) => void;
+  /** `sentAt` is given when `timing` is on: when the worker sent the token (timeOrigin + now). */
+  onToken?: (token: { id: number; text: string }, sentAt?: number) => void;
+  /** Asks the worker for send times and run statistics (the benchmark's breakdown). */
+  timing?: boolean;
   /** Called once the request reaches the model (after waiting in the queue). */
   onStart?: () => void;
 }
@@ -95,7 +98,10 @@ export class ModelHost {
     return this.busy;
   }
 
-  async generate(request: WorkerGenerateRequest, callbacks: GenerateCallbacks = {}): Promise<GenerateResult> {
+  async generate(
+    request: WorkerGenerateRequest,
+    callbacks: GenerateCallbacks = {},
+  ): Promise<GenerateResult & { runStats?: RunStats }> {
     const { signal } = callbacks;
     if (signal?.aborted) throw cancelled("Generation");
     await this.turn(signal);
@@ -106,7 +112,10 @@ export class ModelHost {
         this.worker.postMessage({ type: "abort", id: this.nextId++, target: id } satisfies WorkerRequest);
       signal?.addEventListener("abort", onAbort, { once: true });
       try {
-        return await this.call<GenerateResult>({ type: "generate", id, request }, callbacks.onToken);
+        return await this.call<GenerateResult & { runStats?: RunStats }>(
+          { type: "generate", id, request, timing: callbacks.timing },
+          callbacks.onToken,
+        );
       } finally {
         signal?.removeEventListener("abort", onAbort);
       }
@@ -119,6 +128,16 @@ export class ModelHost {
     await this.turn();
     try {
       return await this.call<Float32Array>({ type: "logits", id: 0, tokens });
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Ends the profile of a model loaded with `profilePrefix`; resolves with the profile's file. */
+  async endProfiling(): Promise<string> {
+    await this.turn();
+    try {
+      return await this.call<string>({ type: "profile", id: 0 });
     } finally {
       this.release();
     }
@@ -189,7 +208,7 @@ export class ModelHost {
     if (!pending) return;
     switch (message.type) {
       case "token":
-        pending.onToken?.(message.token);
+        pending.onToken?.(message.token, message.sentAt);
         return;
       case "error":
         this.pending.delete(message.id);
@@ -201,10 +220,12 @@ export class ModelHost {
           message.type === "loaded"
             ? message.info
             : message.type === "done"
-              ? message.result
+              ? { ...message.result, ...(message.runStats ? { runStats: message.runStats } : {}) }
               : message.type === "logits"
                 ? message.logits
-                : undefined;
+                : message.type === "profiled"
+                  ? message.file
+                  : undefined;
         pending.resolve(value as never);
       }
     }

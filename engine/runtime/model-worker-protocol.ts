@@ -2,15 +2,17 @@
 import type { ErrorCode } from "../errors.ts";
 import type { ModelManifest } from "../openelm/manifest.ts";
 import type { GenerateRequest, GenerateResult } from "./generator.ts";
-import type { ActiveProvider, LoadOptions } from "./model-session.ts";
+import type { ActiveProvider, LoadOptions, RunStats } from "./model-session.ts";
 
 export type WorkerGenerateRequest = Omit<GenerateRequest, "signal" | "onToken">;
 
 export type WorkerRequest =
   | { type: "load"; id: number; dir: string; options: LoadOptions }
-  | { type: "generate"; id: number; request: WorkerGenerateRequest }
+  /** `timing` asks for send times on tokens and run statistics at the end (the benchmark's use). */
+  | { type: "generate"; id: number; request: WorkerGenerateRequest; timing?: boolean }
   | { type: "abort"; id: number; target: number }
   | { type: "logits"; id: number; tokens: number[] }
+  | { type: "profile"; id: number }
   | { type: "close"; id: number };
 
 export interface LoadedInfo {
@@ -21,8 +23,10 @@ export interface LoadedInfo {
 
 export type WorkerReply =
   | { type: "loaded"; id: number; info: LoadedInfo }
-  | { type: "token"; id: number; token: { id: number; text: string } }
-  | { type: "done"; id: number; result: GenerateResult }
+  /** `sentAt`: performance.timeOrigin + performance.now() in the worker, when timing was asked for. */
+  | { type: "token"; id: number; token: { id: number; text: string }; sentAt?: number }
+  | { type: "done"; id: number; result: GenerateResult; runStats?: RunStats }
+  | { type: "profiled"; id: number; file: string }
   | { type: "logits"; id: number; logits: Float32Array }
   | { type: "closed"; id: number }
   | { type: "error"; id: number; error: { code: ErrorCode; message: string; hint?: string } };

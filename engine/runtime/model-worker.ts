@@ -17,6 +17,8 @@ const running = new Map<number, AbortController>();
 const tokenizer = llamaTokenizer();
 
 const reply = (message: WorkerReply) => port.postMessage(message);
+/** A clock both threads read alike (performance.now() counts from each thread's own start). */
+const now = () => performance.timeOrigin + performance.now();
 const errorOf = (error: unknown) =>
   isElmwoodError(error)
     ? { code: error.code, message: error.message, hint: error.hint }
@@ -38,16 +40,31 @@ async function handle(message: WorkerRequest): Promise<void> {
       if (!session) throw new Error("no model is loaded");
       const controller = new AbortController();
       running.set(message.id, controller);
+      const before = { ...session.stats };
       try {
         const result = await generate(session, tokenizer, {
           ...message.request,
           signal: controller.signal,
-          onToken: (token) => reply({ type: "token", id: message.id, token }),
+          onToken: (token) =>
+            reply({ type: "token", id: message.id, token, ...(message.timing ? { sentAt: now() } : {}) }),
         });
-        reply({ type: "done", id: message.id, result });
+        const after = session.stats;
+        const runStats = message.timing
+          ? {
+              runs: after.runs - before.runs,
+              runMs: after.runMs - before.runMs,
+              copyMs: after.copyMs - before.copyMs,
+            }
+          : undefined;
+        reply({ type: "done", id: message.id, result, ...(runStats ? { runStats } : {}) });
       } finally {
         running.delete(message.id);
       }
+      return;
+    }
+    case "profile": {
+      if (!session) throw new Error("no model is loaded");
+      reply({ type: "profiled", id: message.id, file: session.endProfiling() });
       return;
     }
     case "abort":

@@ -34,7 +34,7 @@ describe("conversion", () => {
     expect(events.at(-1)).toMatchObject({ phase: "finish", done: 1, total: 1 });
 
     expect(manifest.precision).toBe("int4");
-    expect(manifest.quantization).toEqual({ bits: 4, blockSize: 32, symmetric: true });
+    expect(manifest.quantization).toEqual({ bits: 4, blockSize: 128, symmetric: true });
     expect(manifest.layers.map((l) => l.queryHeads)).toEqual([4, 8, 8, 8]);
     for (const file of manifest.files) {
       const bytes = await readFile(join(out, file.path));

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openCheckpoint } from "../../engine/openelm/checkpoint.ts";
 import { convertCheckpoint } from "../../engine/openelm/convert.ts";
-import type { Precision } from "../../engine/openelm/graph.ts";
+import { type BlockSize, defaultBlockSize, type Precision } from "../../engine/openelm/graph.ts";
 import { dequantize, quantizeBlockwise } from "../../engine/openelm/quantize.ts";
 import { type RandomCheckpointOptions, SMALL_OPENELM, writeRandomCheckpoint } from "./random-checkpoint.ts";
 import { ReferenceModel } from "./reference.ts";
@@ -45,7 +45,11 @@ export async function makeEngineFixture(
  * The reference over the weights a quantized model actually holds: every matrix quantized and
  * dequantized exactly as the converter does (norm weights stay float).
  */
-export async function dequantizedReference(checkpointDir: string, bits: 4 | 8): Promise<ReferenceModel> {
+export async function dequantizedReference(
+  checkpointDir: string,
+  bits: 4 | 8,
+  blockSize: BlockSize = defaultBlockSize(bits === 4 ? "int4" : "int8"),
+): Promise<ReferenceModel> {
   const checkpoint = await openCheckpoint(checkpointDir);
   try {
     const weights = new Map<string, Float64Array>();
@@ -53,7 +57,7 @@ export async function dequantizedReference(checkpointDir: string, bits: 4 | 8): 
       const w = await checkpoint.readTensor(name);
       if (info.shape.length === 2) {
         const [rows, cols] = info.shape;
-        weights.set(name, Float64Array.from(dequantize(quantizeBlockwise(w, rows, cols, bits, 32))));
+        weights.set(name, Float64Array.from(dequantize(quantizeBlockwise(w, rows, cols, bits, blockSize))));
       } else {
         weights.set(name, Float64Array.from(w));
       }
