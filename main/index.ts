@@ -1,25 +1,27 @@
 /**
- * The Electron main process: claims the single-instance lock, secures the session, builds the menu,
- * starts the engine service and binds it to the window through the typed contract (main/ipc.ts), and
- * opens the one window. The service closes (saving replies in progress) before the app quits.
+ * The Electron main process: claims the single-instance lock, registers the app:// scheme, secures the
+ * session, builds the menu, starts the engine service and binds it to the window through the typed
+ * contract (main/ipc.ts), and opens the one window. The service closes (saving replies in progress)
+ * before the app quits.
  */
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import type { BrowserWindow } from "electron";
-import { app, dialog, ipcMain, session, shell } from "electron";
+import { app, dialog, ipcMain, protocol, session, shell } from "electron";
 import { IPC_CHOOSE_FOLDER_CHANNEL } from "../engine/api/names.ts";
 import { ElmwoodError } from "../engine/errors.ts";
 import { ApiDoor } from "../engine/server/api-door.ts";
 import { ElmwoodService } from "../engine/service.ts";
+import { APP_INDEX_URL, installAppProtocol, registerAppScheme } from "./app-protocol.ts";
 import { bindContract, type ContractService } from "./ipc.ts";
 import { installApplicationMenu } from "./menu.ts";
 import { isAppUrl, secureSession } from "./security.ts";
 import { claimSingleInstance } from "./single-instance.ts";
 import { createMainWindow } from "./window.ts";
 
-// electron-vite sets this in `npm start`; a built app loads its own file instead.
+// electron-vite sets this in `npm start`; a built app serves its own files on app://elmwood/.
 const devServerUrl = process.env.ELECTRON_RENDERER_URL;
-const appUrl =
-  devServerUrl ?? pathToFileURL(fileURLToPath(new URL("../renderer/index.html", import.meta.url))).href;
+const appUrl = devServerUrl ?? APP_INDEX_URL;
+const rendererDir = fileURLToPath(new URL("../renderer/", import.meta.url));
 const preloadPath = fileURLToPath(new URL("../preload/index.cjs", import.meta.url));
 
 let mainWindow: BrowserWindow | null = null;
@@ -89,12 +91,15 @@ function openMainWindow(): void {
 
 // Every renderer sandboxed, whatever a future window forgets to ask for.
 app.enableSandbox();
+// Scheme privileges count only when registered before the app is ready.
+registerAppScheme(protocol);
 
 if (!claimSingleInstance(() => mainWindow)) {
   app.quit();
 } else {
   void app.whenReady().then(() => {
     secureSession(session.defaultSession);
+    installAppProtocol(protocol, rendererDir);
     installApplicationMenu();
     startService();
     openMainWindow();
