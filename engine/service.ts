@@ -508,9 +508,10 @@ export class ElmwoodService implements ElmwoodApi {
       return { folders, indexing: folders.some((f) => INDEXING_STATES.has(f.state)) };
     },
     "documents.search": ({ query, ...options }) => searchIndex(this.db, query, options),
-    "documents.open": async ({ path, reveal }) => {
+    "documents.open": async ({ path, reveal, page }) => {
       // Only files the index holds: a door must not become a way to launch anything on the machine.
-      if (!new IndexStore(this.db).file(resolve(path))) {
+      const file = new IndexStore(this.db).file(resolve(path));
+      if (!file) {
         throw new ElmwoodError(
           "NOT_FOUND",
           `${path} is not in the search index.`,
@@ -518,8 +519,18 @@ export class ElmwoodService implements ElmwoodApi {
         );
       }
       const opener = this.options.opener ?? systemOpener;
-      await (reveal ? opener.reveal(resolve(path)) : opener.open(resolve(path)));
-      return { opened: true };
+      if (reveal) {
+        await opener.reveal(file.path);
+        return { opened: true, atPage: null };
+      }
+      if (page === undefined || file.kind !== "pdf") {
+        await opener.open(file.path);
+        return { opened: true, atPage: null };
+      }
+      const jumped = opener.openPdfAtPage
+        ? await opener.openPdfAtPage(file.path, page)
+        : await opener.open(file.path).then(() => false);
+      return { opened: true, atPage: { page, jumped } };
     },
     "documents.ask": (input) => {
       const { question, query, limit, folders, kinds, modifiedAfter, modifiedBefore } = input;

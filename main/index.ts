@@ -8,10 +8,10 @@ import { fileURLToPath } from "node:url";
 import type { BrowserWindow } from "electron";
 import { app, dialog, ipcMain, protocol, session, shell } from "electron";
 import { IPC_CHOOSE_FOLDER_CHANNEL } from "../engine/api/names.ts";
-import { ElmwoodError } from "../engine/errors.ts";
 import { ApiDoor } from "../engine/server/api-door.ts";
 import { ElmwoodService } from "../engine/service.ts";
 import { APP_INDEX_URL, installAppProtocol, registerAppScheme } from "./app-protocol.ts";
+import { electronOpener } from "./file-opener.ts";
 import { bindContract, type ContractService } from "./ipc.ts";
 import { installApplicationMenu } from "./menu.ts";
 import { isAppUrl, secureSession } from "./security.ts";
@@ -44,16 +44,9 @@ function startService(): void {
   let engine: ContractService;
   try {
     const started = new ElmwoodService({
-      // Search results open with the system's program through Electron's shell.
-      opener: {
-        async open(path) {
-          const problem = await shell.openPath(path);
-          if (problem) throw new ElmwoodError("NOT_FOUND", `Could not open ${path}: ${problem}.`);
-        },
-        async reveal(path) {
-          shell.showItemInFolder(path);
-        },
-      },
+      // Search results open with the system's program through Electron's shell (PDFs at their page
+      // where the viewer takes one).
+      opener: electronOpener(shell),
     });
     service = started;
     engine = started;

@@ -602,8 +602,17 @@ export const calls = {
   ),
   /** Opens an indexed file with the system's program, or shows it in its folder. */
   "documents.open": call(
-    z.strictObject({ path: FsPath, reveal: z.boolean().default(false) }),
-    z.object({ opened: z.boolean() }),
+    z.strictObject({
+      path: FsPath,
+      reveal: z.boolean().default(false),
+      /** A PDF's page (from 1, as SearchHit.page) to open at, where the viewer can be told one. */
+      page: z.number().int().min(1).max(100_000).optional(),
+    }),
+    z.object({
+      opened: z.boolean(),
+      /** For a PDF opened with a page: whether the viewer was told it (false: it opened at its start). */
+      atPage: z.object({ page: z.number().int(), jumped: z.boolean() }).nullable(),
+    }),
   ),
   /** Searches, then answers from the top results only, citing them. */
   "documents.ask": call(

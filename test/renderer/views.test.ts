@@ -1,9 +1,10 @@
 // @vitest-environment happy-dom
 import { act, createElement } from "react";
 import { afterEach, describe, expect, it } from "vitest";
-import type { ChatStarted } from "../../engine/api/contract.ts";
+import type { ChatStarted, SearchHit } from "../../engine/api/contract.ts";
 import { Composer } from "../../renderer/chat/Composer.tsx";
 import { Markdown } from "../../renderer/components/Markdown.tsx";
+import { SearchView } from "../../renderer/search/SearchView.tsx";
 import { byLabel, click, type Mounted, mount, press, type } from "./dom.tsx";
 import { fakeApi, message } from "./fake-api.ts";
 
@@ -112,5 +113,69 @@ describe("replies as Markdown", () => {
       createElement(Markdown, { text: 'Hi <img src=x onerror="alert(1)"> there' }),
     );
     expect(mounted.container.querySelector("img")).toBeNull();
+  });
+});
+
+describe("opening a search result", () => {
+  const pdfHit: SearchHit = {
+    chunkId: 7,
+    path: "/home/ann/papers/paper.pdf",
+    kind: "pdf",
+    location: "page 12",
+    page: 12,
+    lines: null,
+    score: 1,
+    snippet: "quince trees",
+    highlights: [[0, 6]],
+    text: "quince trees",
+    modifiedMs: 0,
+  };
+
+  function searchApi(jumped: boolean) {
+    return fakeApi({
+      "documents.status": () => ({ folders: [], indexing: false }),
+      "documents.search": () => ({
+        query: "quince",
+        partial: false,
+        match: "quince",
+        hits: [pdfHit],
+        tookMs: 1,
+      }),
+      "documents.open": (input) => ({
+        opened: true,
+        atPage: input.page ? { page: input.page, jumped } : null,
+      }),
+    });
+  }
+
+  it("asks for a PDF's page, and says so when the viewer opened it without jumping there", async () => {
+    const api = searchApi(false);
+    mounted = await mount(api, createElement(SearchView));
+    const stores = mounted.stores;
+    await act(() => stores.search.getState().search("quince"));
+    await click(byLabel(mounted.container, "Open paper.pdf at page 12"));
+    expect(api.calls.filter((c) => c.name === "documents.open").map((c) => c.input)).toEqual([
+      { path: pdfHit.path, reveal: false, page: 12 },
+    ]);
+    expect(mounted.container.querySelector('[role="status"]')?.textContent).toBe(
+      "Opened paper.pdf; your viewer cannot jump to page 12.",
+    );
+  });
+
+  it("says nothing more when the viewer went to the page, and reveals without a page", async () => {
+    const api = searchApi(true);
+    mounted = await mount(api, createElement(SearchView));
+    const stores = mounted.stores;
+    await act(() => stores.search.getState().search("quince"));
+    await click(byLabel(mounted.container, "Open paper.pdf at page 12"));
+    expect(mounted.container.querySelector('[role="status"]')?.textContent).toBe("");
+    const reveal = byLabel(mounted.container, "Show in folder: paper.pdf");
+    // The accessible name begins with the visible text (WCAG 2.5.3, label in name).
+    expect(reveal.textContent).toBe("Show in folder");
+    await click(reveal);
+    expect(api.calls.filter((c) => c.name === "documents.open").at(-1)?.input).toEqual({
+      path: pdfHit.path,
+      reveal: true,
+    });
   });
 });
