@@ -47,16 +47,17 @@ function ConversationRow({
         >
           <MoreIcon />
         </DropdownMenu.Trigger>
-        <DropdownMenu.Portal>
-          <DropdownMenu.Content className="menu" align="end" sideOffset={4}>
-            <DropdownMenu.Item className="menu-item" onSelect={onRename}>
-              Rename…
-            </DropdownMenu.Item>
-            <DropdownMenu.Item className="menu-item danger" onSelect={onDelete}>
-              Delete…
-            </DropdownMenu.Item>
-          </DropdownMenu.Content>
-        </DropdownMenu.Portal>
+        {/* Not portalled to <body>: kept inside the Conversations landmark, where it belongs for a
+            screen reader's landmark navigation (it is position: fixed, so the list's overflow
+            does not clip it). */}
+        <DropdownMenu.Content className="menu" align="end" sideOffset={4}>
+          <DropdownMenu.Item className="menu-item" onSelect={onRename}>
+            Rename…
+          </DropdownMenu.Item>
+          <DropdownMenu.Item className="menu-item danger" onSelect={onDelete}>
+            Delete…
+          </DropdownMenu.Item>
+        </DropdownMenu.Content>
       </DropdownMenu.Root>
     </li>
   );

@@ -29,6 +29,7 @@ function Hit({ hit }: { hit: SearchHit }) {
       <div className="row hit-actions">
         <button
           type="button"
+          className="button"
           // The accessible name starts with the visible text, so speech users can say "Open".
           aria-label={page ? `Open ${name} at page ${page}` : `Open ${name}`}
           onClick={() => void search.getState().open(hit.path, false, page)}
@@ -37,6 +38,7 @@ function Hit({ hit }: { hit: SearchHit }) {
         </button>
         <button
           type="button"
+          className="button"
           aria-label={`Show in folder: ${name}`}
           onClick={() => void search.getState().open(hit.path, true)}
         >
@@ -133,7 +135,7 @@ export function SearchView() {
           </label>
         </div>
         {error ? <ErrorNotice error={error} /> : null}
-        <p className="muted small" role="status">
+        <p className="muted small search-notice" role="status">
           {notice}
         </p>
         {folders.length === 0 ? (

@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { act, createElement } from "react";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ChatStarted, SearchHit } from "../../engine/api/contract.ts";
 import { Composer } from "../../renderer/chat/Composer.tsx";
 import { Markdown } from "../../renderer/components/Markdown.tsx";
@@ -148,11 +148,23 @@ describe("opening a search result", () => {
     });
   }
 
+  // The search box waits for a pause in typing: on fake timeouts, the pause passes when the test says.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  async function typeQuery(view: Mounted, text: string) {
+    await type(byLabel<HTMLInputElement>(view.container, "Search documents"), text);
+    await act(() => vi.advanceTimersByTimeAsync(200));
+  }
+
   it("asks for a PDF's page, and says so when the viewer opened it without jumping there", async () => {
     const api = searchApi(false);
     mounted = await mount(api, createElement(SearchView));
-    const stores = mounted.stores;
-    await act(() => stores.search.getState().search("quince"));
+    await typeQuery(mounted, "quince");
     await click(byLabel(mounted.container, "Open paper.pdf at page 12"));
     expect(api.calls.filter((c) => c.name === "documents.open").map((c) => c.input)).toEqual([
       { path: pdfHit.path, reveal: false, page: 12 },
@@ -165,8 +177,7 @@ describe("opening a search result", () => {
   it("says nothing more when the viewer went to the page, and reveals without a page", async () => {
     const api = searchApi(true);
     mounted = await mount(api, createElement(SearchView));
-    const stores = mounted.stores;
-    await act(() => stores.search.getState().search("quince"));
+    await typeQuery(mounted, "quince");
     await click(byLabel(mounted.container, "Open paper.pdf at page 12"));
     expect(mounted.container.querySelector('[role="status"]')?.textContent).toBe("");
     const reveal = byLabel(mounted.container, "Show in folder: paper.pdf");
