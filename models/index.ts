@@ -34,3 +34,11 @@ export {
   type StoredModel,
   type StoreListing,
 } from "./store.ts";
+export {
+  type DestinationReport,
+  inspectDestination,
+  type MoveResult,
+  type MoveStep,
+  moveModelStore,
+  recoverModelStoreMove,
+} from "./store-move.ts";
