@@ -143,6 +143,28 @@ describe.skipIf(browserMissing)("first run", () => {
     await expect.poll(() => apiStatus.textContent()).toBe("Off");
   });
 
+  it("moves the models folder to a typed folder from Settings, and the model is still there", async () => {
+    const { page } = browser;
+    const target = join(root, "moved models");
+    await page.getByRole("button", { name: "Settings", exact: true }).click();
+    await page.getByRole("textbox", { name: "New models folder" }).fill(target);
+    await page.getByRole("button", { name: "Check folder" }).click();
+    await page
+      .getByText("The folder will be created, and the models moved into it.", { exact: false })
+      .waitFor();
+    await expectAccessible(page, "settings, a folder checked");
+    await page.getByRole("button", { name: "Move models here" }).click();
+    await page.getByText(`The models are in ${target} now.`).waitFor({ timeout: 60_000 });
+    await expectAccessible(page, "settings, models moved");
+    await page.getByRole("heading", { name: "Data and models" }).scrollIntoViewIfNeeded();
+    await browser.screenshot("settings-models-moved");
+    expect((await elmwood.call("storage.get", {})).modelsFolder).toBe(target);
+    await page.getByRole("button", { name: "Models", exact: true }).click();
+    await page.getByText("Default", { exact: true }).waitFor();
+    const { models } = await elmwood.call("models.list", {});
+    expect(models.map((m) => m.source.repoId)).toEqual([repo]);
+  });
+
   it("ran without errors in the page", () => {
     expect(browser.problems).toEqual([]);
   });

@@ -5,7 +5,8 @@ import type { ChatStarted, SearchHit } from "../../engine/api/contract.ts";
 import { Composer } from "../../renderer/chat/Composer.tsx";
 import { Markdown } from "../../renderer/components/Markdown.tsx";
 import { SearchView } from "../../renderer/search/SearchView.tsx";
-import { byLabel, click, type Mounted, mount, press, type } from "./dom.tsx";
+import { StorageSettings } from "../../renderer/settings/StorageSettings.tsx";
+import { byLabel, byLabelText, byRole, click, type Mounted, mount, press, type } from "./dom.tsx";
 import { fakeApi, message } from "./fake-api.ts";
 
 let mounted: Mounted | undefined;
@@ -188,5 +189,97 @@ describe("opening a search result", () => {
       path: pdfHit.path,
       reveal: true,
     });
+  });
+});
+
+describe("moving the models folder from Settings", () => {
+  const info = {
+    dataFolder: "/home/ann/.local/share/elmwood",
+    dataFolderFromEnvironment: false,
+    modelsFolder: "/home/ann/.local/share/elmwood",
+    modelsPath: "/home/ann/.local/share/elmwood/models",
+    downloadsPath: "/home/ann/.local/share/elmwood/downloads",
+    moving: null,
+    problem: null,
+  };
+
+  function storageApi() {
+    return fakeApi({
+      "storage.get": () => info,
+      "storage.inspect": ({ path }) => ({
+        path,
+        state: "missing",
+        sameDisk: false,
+        neededBytes: 3_000_000_000,
+        freeBytes: 50_000_000_000,
+        summary: "The folder will be created, and the models moved into it.",
+      }),
+      "storage.moveModels": () => ({ jobId: "move1" }),
+      "storage.cancelMove": () => ({ cancelled: true }),
+    });
+  }
+
+  it("checks a typed folder, moves there with progress and Cancel, and says where the models are", async () => {
+    const api = storageApi();
+    mounted = await mount(api, createElement(StorageSettings));
+    const container = mounted.container;
+    expect(container.textContent).toContain("ELMWOOD_HOME");
+    await type(byLabelText(container, "New models folder"), "/mnt/big/models");
+    await click(byRole(container, "button", "Check folder"));
+    expect(container.querySelector('[role="status"]')?.textContent).toContain(
+      "The folder will be created, and the models moved into it.",
+    );
+    await click(byRole(container, "button", "Move models here"));
+    expect(api.calls.find((c) => c.name === "storage.moveModels")?.input).toEqual({
+      path: "/mnt/big/models",
+      mode: "move",
+    });
+
+    await act(async () =>
+      api.emit("storage.progress", {
+        jobId: "move1",
+        target: "/mnt/big/models",
+        event: { type: "progress", phase: "copying", doneBytes: 1_500_000_000, totalBytes: 3_000_000_000 },
+      }),
+    );
+    const bar = byLabel<HTMLProgressElement>(container, "Moving the models folder to /mnt/big/models");
+    expect(bar.value).toBe(0.5);
+    expect(container.textContent).toContain("Copying 1.50 GB of 3.00 GB");
+    await click(byRole(container, "button", "Cancel move"));
+    expect(api.calls.find((c) => c.name === "storage.cancelMove")?.input).toEqual({ jobId: "move1" });
+
+    await act(async () =>
+      api.emit("storage.progress", {
+        jobId: "move1",
+        target: "/mnt/big/models",
+        event: {
+          type: "done",
+          method: "copy",
+          bytes: 3_000_000_000,
+          leftBehind: null,
+          storage: { ...info, modelsFolder: "/mnt/big/models" },
+        },
+      }),
+    );
+    expect(container.textContent).toContain("The models are in /mnt/big/models now.");
+    expect([...container.querySelectorAll("dd code")].map((c) => c.textContent)).toEqual([
+      info.dataFolder,
+      "/mnt/big/models",
+    ]);
+  });
+
+  it("says nothing moved when a move was cancelled", async () => {
+    const api = storageApi();
+    mounted = await mount(api, createElement(StorageSettings));
+    await act(async () =>
+      api.emit("storage.progress", {
+        jobId: "move1",
+        target: "/mnt/big/models",
+        event: { type: "failed", error: { code: "CANCELLED", message: "Moving was cancelled." } },
+      }),
+    );
+    expect(mounted.container.querySelector('[role="alert"]')?.textContent).toContain(
+      "Nothing was moved; the models are where they were.",
+    );
   });
 });
