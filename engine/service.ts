@@ -439,7 +439,7 @@ export class ElmwoodService implements ElmwoodApi {
       );
     }
     if (this.storeProblem) {
-      throw new ElmwoodError("DISK", this.storeProblem.message, this.storeProblem.hint);
+      throw new ElmwoodError(this.storeProblem.code, this.storeProblem.message, this.storeProblem.hint);
     }
     this.assertStoreIdle();
     const destination = resolve(path);

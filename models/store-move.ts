@@ -110,6 +110,9 @@ export interface DestinationReport {
 interface Journal {
   version: 1;
   id: string;
+  /** The process doing the move: another one must not undo it while it lives. */
+  pid: number;
+  host: string;
   from: string;
   to: string;
   staging: string;
@@ -361,6 +364,8 @@ export async function moveModelStore(
   const journal: Journal = {
     version: 1,
     id,
+    pid: process.pid,
+    host: hostname(),
     from,
     to,
     staging: join(to, `${STAGING_PREFIX}${id}`),
@@ -643,6 +648,13 @@ export async function recoverModelStoreMove(paths: ElmwoodPaths): Promise<Recove
       "DISK",
       `Elmwood cannot read ${journalFile(paths)}, the record of an interrupted move of the models folder.`,
       "Check where your models are, then delete that file and start Elmwood again.",
+    );
+  }
+  if (journal.host === hostname() && journal.pid !== process.pid && isProcessAlive(journal.pid)) {
+    throw new ElmwoodError(
+      "BUSY",
+      `Another Elmwood process (${journal.pid}) is moving the models folder to ${journal.to}.`,
+      "Wait for it to finish, then start this one again.",
     );
   }
   if (journal.phase === "staging") {

@@ -3,6 +3,8 @@
  * the model store; the default model when omitted), --provider and --threads.
  */
 import { resolveModelDir } from "../../models/store.ts";
+import { recoverModelStoreMove } from "../../models/store-move.ts";
+import { elmwoodPaths } from "../paths.ts";
 import { ModelSession } from "../runtime/model-session.ts";
 import { parseProviderChoice } from "../runtime/providers.ts";
 import { numberOption } from "./parse.ts";
@@ -15,7 +17,10 @@ export const MODEL_OPTIONS = {
 } as const;
 
 export async function resolveModelArg(value: string | undefined): Promise<string> {
-  return resolveModelDir(value ?? "");
+  // A move of the store that a crash interrupted is finished or undone before the store is read.
+  const paths = elmwoodPaths();
+  await recoverModelStoreMove(paths);
+  return resolveModelDir(value ?? "", paths);
 }
 
 /** Checks the shared options, then loads the model on the chosen provider. */

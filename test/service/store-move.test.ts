@@ -126,8 +126,13 @@ async function storeFiles(storeRoot: string): Promise<Record<string, string>> {
   return out;
 }
 
-/** Runs a move in a child process and kills it (SIGKILL) when it reaches `step`. */
-async function crashAt(home: string, destination: string, step: string, otherDisk = ""): Promise<void> {
+/** Runs a move in a child process and returns once it waits at `step` (alive, holding its journal). */
+async function holdAt(
+  home: string,
+  destination: string,
+  step: string,
+  otherDisk = "",
+): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     ["bin/run-ts.js", "test/service/store-move-child.ts", home, destination, step, otherDisk],
@@ -146,8 +151,17 @@ async function crashAt(home: string, destination: string, step: string, otherDis
     });
     child.once("exit", (code) => reject(new Error(`the child exited (${code}) before ${step}: ${stderr}`)));
   });
+  return child;
+}
+
+async function kill(child: ChildProcess): Promise<void> {
   child.kill("SIGKILL");
   await once(child, "exit");
+}
+
+/** Runs a move in a child process and kills it (SIGKILL) when it reaches `step`, as a crash would. */
+async function crashAt(home: string, destination: string, step: string, otherDisk = ""): Promise<void> {
+  await kill(await holdAt(home, destination, step, otherDisk));
 }
 
 describe("moving the models folder on the same disk", () => {
@@ -398,6 +412,31 @@ describe("a crash during a move", () => {
     expect(await present(elsewhere)).toBe(false);
     expect(await present(join(home, MOVE_JOURNAL))).toBe(false);
     expect((await restarted.call("models.list", {})).models.map((m) => m.name)).toEqual([MODEL]);
+  });
+
+  it("is left alone by another Elmwood starting while the move is still running", async () => {
+    const { home, elsewhere } = await profile();
+    const before = await storeFiles(home);
+    const mover = await holdAt(home, elsewhere, "copied-file", join(elsewhere, ".."));
+    const second = service(home);
+    expect((await second.call("storage.get", {})).problem).toMatchObject({
+      code: "BUSY",
+      message: expect.stringContaining(`is moving the models folder to ${elsewhere}`),
+    });
+    await expect(
+      second.call("storage.moveModels", { path: join(elsewhere, "..", "other") }),
+    ).rejects.toMatchObject({
+      code: "BUSY",
+    });
+    // Its partial copy and journal are still there for it.
+    expect(await present(join(home, MOVE_JOURNAL))).toBe(true);
+    await second.close();
+
+    await kill(mover);
+    const third = service(home);
+    expect((await third.call("storage.get", {})).problem).toBeNull();
+    expect(await storeFiles(home)).toEqual(before);
+    expect(await present(elsewhere)).toBe(false);
   });
 
   it("between renames on the same disk: the next start puts the renamed folder back", async () => {
