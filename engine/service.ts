@@ -8,6 +8,7 @@ import { stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import { checkRepoId } from "../models/hub-client.ts";
 import {
+  assertFitsMode,
   CATALOG,
   type FreeSpaceProbe,
   findCatalogEntry,
@@ -102,6 +103,17 @@ const NEEDS_MODEL_STORE = new Set<CallName>([
   "documents.ask",
   "storage.moveModels",
 ]);
+
+/** Folders for the model store are named in full: relative to what, in a desktop app? */
+function assertFullPath(path: string): void {
+  if (!isAbsolute(path)) {
+    throw new ElmwoodError(
+      "BAD_INPUT",
+      `'${path}' is not a full path.`,
+      "Give the folder's whole path, from the top.",
+    );
+  }
+}
 
 /** A move of the model store under way, with the models as they were when it began. */
 interface StoreMove {
@@ -431,34 +443,14 @@ export class ElmwoodService implements ElmwoodApi {
    * unloads the model, then moves in a job that reports storage.progress.
    */
   private async startStoreMove(path: string, mode: "move" | "use-existing"): Promise<{ jobId: string }> {
-    if (!isAbsolute(path)) {
-      throw new ElmwoodError(
-        "BAD_INPUT",
-        `'${path}' is not a full path.`,
-        "Give the folder's whole path, from the top.",
-      );
-    }
+    assertFullPath(path);
     if (this.storeProblem) {
       throw new ElmwoodError(this.storeProblem.code, this.storeProblem.message, this.storeProblem.hint);
     }
     this.assertStoreIdle();
     const destination = resolve(path);
     const report = await inspectDestination(this.paths, destination, this.storeEnvironment());
-    const fits =
-      mode === "use-existing"
-        ? report.state === "store"
-        : ["missing", "empty", "profile"].includes(report.state);
-    if (!fits) {
-      throw new ElmwoodError(
-        "BAD_INPUT",
-        report.summary,
-        report.state === "store"
-          ? "Choose to use the models there, or choose an empty folder to move yours into."
-          : mode === "use-existing"
-            ? "Choose a folder that holds an Elmwood models folder, or move your models instead."
-            : "Choose an empty folder, or a new one.",
-      );
-    }
+    assertFitsMode(report, mode);
     const [{ models }, defaultModel, downloads] = await Promise.all([
       this.library.list(),
       this.library.getDefault(),
@@ -698,13 +690,7 @@ export class ElmwoodService implements ElmwoodApi {
 
     "storage.get": () => this.storageInfo(),
     "storage.inspect": async ({ path }) => {
-      if (!isAbsolute(path)) {
-        throw new ElmwoodError(
-          "BAD_INPUT",
-          `'${path}' is not a full path.`,
-          "Give the folder's whole path, from the top.",
-        );
-      }
+      assertFullPath(path);
       return inspectDestination(this.paths, path, this.storeEnvironment());
     },
     "storage.moveModels": ({ path, mode }) => this.startStoreMove(path, mode),

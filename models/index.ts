@@ -35,6 +35,7 @@ export {
   type StoreListing,
 } from "./store.ts";
 export {
+  assertFitsMode,
   type DestinationReport,
   inspectDestination,
   type MoveResult,

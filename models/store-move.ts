@@ -271,6 +271,26 @@ export async function inspectDestination(
   return report("other", "That folder is not empty. Choose an empty folder, or a new one.");
 }
 
+/** BAD_INPUT, with the way forward, when a folder cannot take the move (or has no store to use). */
+export function assertFitsMode(report: DestinationReport, mode: MoveOptions["mode"]): void {
+  if (mode === "use-existing") {
+    if (report.state === "store") return;
+    throw problem(
+      "BAD_INPUT",
+      `${report.path} does not hold an Elmwood model store (a models folder).`,
+      "Choose the folder that holds one, or move your models there instead.",
+    );
+  }
+  if (report.state === "missing" || report.state === "empty" || report.state === "profile") return;
+  throw problem(
+    "BAD_INPUT",
+    report.state === "store" ? `${report.path} already holds an Elmwood model store.` : report.summary,
+    report.state === "store"
+      ? "Choose to use the models there, or choose an empty folder to move yours into."
+      : "Choose an empty folder, or a new one.",
+  );
+}
+
 function problem(code: "BAD_INPUT" | "DISK" | "BUSY", message: string, hint: string): ElmwoodError {
   return new ElmwoodError(code, message, hint);
 }
@@ -324,29 +344,10 @@ export async function moveModelStore(
     );
   }
   const report = await inspectDestination(paths, to, options);
+  assertFitsMode(report, options.mode);
   if (options.mode === "use-existing") {
-    if (report.state !== "store") {
-      throw problem(
-        "BAD_INPUT",
-        `${to} does not hold an Elmwood model store (a models folder).`,
-        "Choose the folder that holds one, or move your models there instead.",
-      );
-    }
     await switchPointer(paths, to);
     return { root: to, method: "pointer", bytes: 0, leftBehind: from };
-  }
-  if (report.state !== "missing" && report.state !== "empty" && report.state !== "profile") {
-    throw problem(
-      "BAD_INPUT",
-      report.state === "store"
-        ? `${to} already holds an Elmwood model store.`
-        : report.state === "current"
-          ? "That is the models folder already."
-          : `The models cannot be moved to ${to}: ${report.summary}`,
-      report.state === "store"
-        ? "Choose to use the models there, or choose an empty folder to move yours into."
-        : "Choose an empty folder, or a new one.",
-    );
   }
   await assertNoLiveLocks(paths);
   await assertWritable(await existingAncestor(to));
@@ -386,7 +387,14 @@ export async function moveModelStore(
       "Choose a folder you can write to.",
     );
   }
-  await writeJsonAtomic(journalFile(paths), journal);
+  try {
+    await writeJsonAtomic(journalFile(paths), journal);
+  } catch (error) {
+    // No journal, no move: nothing may be staged that a later start would not know about.
+    await rm(journal.staging, { recursive: true, force: true });
+    await removeCreated(to, created);
+    throw error;
+  }
 
   let bytes = 0;
   try {
@@ -577,9 +585,16 @@ async function finish(
 ) {
   for (const part of PARTS) {
     const staged = join(journal.staging, part);
-    if ((await isDirectory(staged)) && !(await exists(join(journal.to, part)))) {
-      await rename(staged, join(journal.to, part));
+    if (!(await isDirectory(staged))) continue;
+    if (await exists(join(journal.to, part))) {
+      // Not ours (ours would have left the staging folder): never delete the staged copy over it.
+      throw new ElmwoodError(
+        "DISK",
+        `The move of the models folder cannot finish: ${join(journal.to, part)} appeared meanwhile.`,
+        `Move that folder out of ${journal.to} and start Elmwood again; the models are in ${staged}.`,
+      );
     }
+    await rename(staged, join(journal.to, part));
   }
   await mkdir(join(journal.to, "models"), { recursive: true });
   await rm(journal.staging, { recursive: true, force: true });
