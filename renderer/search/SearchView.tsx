@@ -55,7 +55,6 @@ export function SearchView() {
   const error = useSearch((s) => s.error);
   const filters = useSearch((s) => s.filters);
   const answer = useSearch((s) => s.answer);
-  const notice = useSearch((s) => s.notice);
   const folders = useDocuments((s) => s.folders);
   const lastQuery = useSearch((s) => s.query);
   const [query, setQuery] = useState(lastQuery);
@@ -135,9 +134,6 @@ export function SearchView() {
           </label>
         </div>
         {error ? <ErrorNotice error={error} /> : null}
-        <p className="muted small search-notice" role="status">
-          {notice}
-        </p>
         {folders.length === 0 ? (
           <p className="muted">Nothing is indexed yet: add a folder on the Documents page.</p>
         ) : null}

@@ -61,6 +61,12 @@ export function createStores(client: ElmwoodClient, extras: DesktopExtras = {}):
       }
     }
   });
+  // A result opened without going to its page says so where the person looks, wherever they scrolled.
+  const stopNoticing = search.subscribe((state, previous) => {
+    if (state.notice && state.notice !== previous.notice) {
+      toasts.getState().show({ title: state.notice, tone: "info" });
+    }
+  });
   // A moved store has new paths (and the model was let go): the Models page and status read it again.
   const stopFollowingMoves = storage.subscribe((state, previous) => {
     if (state.move?.state === "done" && previous.move?.state !== "done") {
@@ -92,6 +98,7 @@ export function createStores(client: ElmwoodClient, extras: DesktopExtras = {}):
     dispose() {
       stopAnnouncing();
       stopFollowingMoves();
+      stopNoticing();
       for (const store of [chat, models, status, documents, search, storage]) store.dispose();
       api.getState().dispose();
     },
