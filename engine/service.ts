@@ -5,15 +5,20 @@
  * document indexer. It knows nothing of Electron or HTTP.
  */
 import { stat } from "node:fs/promises";
-import { resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import { checkRepoId } from "../models/hub-client.ts";
 import {
+  assertFitsMode,
   CATALOG,
   type FreeSpaceProbe,
   findCatalogEntry,
   type HubClient,
+  inspectDestination,
   ModelLibrary,
+  type MoveStep,
+  moveModelStore,
   recommendedModel,
+  recoverModelStoreMove,
   type StoredModel,
 } from "../models/index.ts";
 import {
@@ -22,10 +27,12 @@ import {
   type CallOutput,
   CONTRACT_VERSION,
   type ElmwoodApi,
+  type ErrorInfo,
   type EventName,
   type EventPayload,
   type ModelStatus,
   type Status,
+  type StorageInfo,
   type ValidInput,
 } from "./api/contract.ts";
 import { toErrorInfo, validateCall } from "./api/validate.ts";
@@ -74,6 +81,52 @@ export interface ElmwoodServiceOptions {
   maxQueue?: number;
   /** Opens files for documents.open (the desktop app passes Electron's shell). */
   opener?: FileOpener;
+  /** For tests of storage.moveModels: a step to hold the move at (a crash is simulated there). */
+  storeMove?: {
+    checkpoint?: (step: MoveStep) => Promise<void>;
+    progressIntervalMs?: number;
+    /** The device a path is on; tests play another disk with it. */
+    deviceOf?: (path: string) => Promise<number>;
+  };
+}
+
+/** Calls that read or change the models: refused while the model store is being moved. */
+const NEEDS_MODEL_STORE = new Set<CallName>([
+  "chat.send",
+  "chat.regenerate",
+  "chat.edit",
+  "completions.create",
+  "models.pull",
+  "models.import",
+  "models.remove",
+  "models.removeSource",
+  "models.setDefault",
+  "models.load",
+  "documents.summarize",
+  "documents.ask",
+  "storage.moveModels",
+]);
+
+/** Folders for the model store are named in full: relative to what, in a desktop app? */
+function assertFullPath(path: string): void {
+  if (!isAbsolute(path)) {
+    throw new ElmwoodError(
+      "BAD_INPUT",
+      `'${path}' is not a full path.`,
+      "Give the folder's whole path, from the top.",
+    );
+  }
+}
+
+/** A move of the model store under way, with the models as they were when it began. */
+interface StoreMove {
+  jobId: string;
+  to: string;
+  before: {
+    models: StoredModel[];
+    defaultModel: string | null;
+    downloads: CallOutput<"models.list">["downloads"];
+  };
 }
 
 type Handlers = { [N in CallName]: (input: ValidInput<N>) => Promise<CallOutput<N>> | CallOutput<N> };
@@ -104,9 +157,20 @@ export class ElmwoodService implements ElmwoodApi {
   private closed = false;
   /** Who writes this service's replies in progress. */
   private readonly replyOwner = newOwner();
+  /** A move of the model store that a crash interrupted is finished or undone before the store is used. */
+  private readonly storeReady: Promise<void>;
+  private storeProblem: ErrorInfo | null = null;
+  /** The move running now, and what the models looked like when it began (shown meanwhile). */
+  private storeMove: StoreMove | null = null;
 
   constructor(private readonly options: ElmwoodServiceOptions = {}) {
     this.paths = options.paths ?? elmwoodPaths();
+    this.storeReady = recoverModelStoreMove(this.paths).then(
+      () => undefined,
+      (error: unknown) => {
+        this.storeProblem = toErrorInfo(error);
+      },
+    );
     this.db = openDatabase(this.paths.database);
     this.library = new ModelLibrary({
       paths: this.paths,
@@ -156,6 +220,14 @@ export class ElmwoodService implements ElmwoodApi {
   async call<N extends CallName>(name: N, input: unknown): Promise<CallOutput<N>> {
     const valid = validateCall(name, input);
     if (this.closed) throw new ElmwoodError("CANCELLED", "Elmwood is shutting down.", "Start it again.");
+    await this.storeReady;
+    if (this.storeMove && NEEDS_MODEL_STORE.has(name)) {
+      throw new ElmwoodError(
+        "BUSY",
+        "Elmwood is moving the models folder.",
+        "Wait for the move to finish (Settings shows how far it is), or cancel it there.",
+      );
+    }
     const handler = this.handlers[name] as (input: ValidInput<N>) => Promise<CallOutput<N>> | CallOutput<N>;
     try {
       return await handler(valid);
@@ -194,6 +266,7 @@ export class ElmwoodService implements ElmwoodApi {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.storeReady;
     await this.chat.close();
     await this.jobs.close();
     await this.indexer?.close();
@@ -207,7 +280,7 @@ export class ElmwoodService implements ElmwoodApi {
     const folders = new IndexStore(this.db).folders();
     return {
       contractVersion: CONTRACT_VERSION,
-      model: await this.models.status(),
+      model: this.storeMove ? this.statusWhileMoving() : await this.models.status(),
       generation: { running: host?.running ?? false, waiting: host?.waiting ?? 0 },
       documents: {
         folders: folders.length,
@@ -332,6 +405,127 @@ export class ElmwoodService implements ElmwoodApi {
     return this.models.status();
   }
 
+  /** During a move the store is in neither place for a moment: the models as they were, unloaded. */
+  private statusWhileMoving(): ModelStatus {
+    const { provider, threads } = this.settings.get();
+    const before = this.storeMove?.before;
+    return {
+      state: before && before.models.length > 0 ? "unloaded" : "none",
+      name: before?.defaultModel ?? null,
+      provider: null,
+      providerChoice: provider,
+      threads,
+      loadMs: null,
+      contextLength: null,
+      error: null,
+    };
+  }
+
+  private storageInfo(): StorageInfo {
+    return {
+      dataFolder: this.paths.home,
+      dataFolderFromEnvironment: Boolean(process.env.ELMWOOD_HOME),
+      modelsFolder: this.paths.modelStore,
+      modelsPath: this.paths.models,
+      downloadsPath: this.paths.downloads,
+      moving: this.storeMove ? { jobId: this.storeMove.jobId, to: this.storeMove.to } : null,
+      problem: this.storeProblem,
+    };
+  }
+
+  private storeEnvironment() {
+    return { freeSpace: this.options.freeSpace, deviceOf: this.options.storeMove?.deviceOf };
+  }
+
+  /** BUSY, saying what, while anything uses the models (a move needs them all let go). */
+  private assertStoreIdle(): void {
+    if (this.storeMove) {
+      throw new ElmwoodError(
+        "BUSY",
+        "The models folder is being moved already.",
+        "Wait for that move to finish.",
+      );
+    }
+    const use = this.modelStoreUse();
+    if (use) {
+      throw new ElmwoodError(
+        "BUSY",
+        `The models folder cannot move while ${use}.`,
+        "Wait for it to finish, or stop it, then try again.",
+      );
+    }
+  }
+
+  /** What is using the models now, in words; null when nothing is. */
+  private modelStoreUse(): string | null {
+    if (this.chat.active > 0) return "a reply is being written";
+    if (this.models.busy) return "a model is loading or writing a reply";
+    if (this.jobs.count("pull") > 0) return "a model is downloading";
+    if (this.jobs.count("import") > 0) return "a model is being imported";
+    if (this.jobs.count("summary") > 0) return "a document is being summarized";
+    if (this.jobs.count("answer") > 0 || this.jobs.count("completion") > 0) return "a reply is being written";
+    return null;
+  }
+
+  /**
+   * storage.moveModels: checks now what can be checked (so a bad folder is an answer, not an event),
+   * unloads the model, then moves in a job that reports storage.progress.
+   */
+  private async startStoreMove(path: string, mode: "move" | "use-existing"): Promise<{ jobId: string }> {
+    assertFullPath(path);
+    if (this.storeProblem) {
+      throw new ElmwoodError(this.storeProblem.code, this.storeProblem.message, this.storeProblem.hint);
+    }
+    this.assertStoreIdle();
+    const destination = resolve(path);
+    const report = await inspectDestination(this.paths, destination, this.storeEnvironment());
+    assertFitsMode(report, mode);
+    const [{ models }, defaultModel, downloads] = await Promise.all([
+      this.library.list(),
+      this.library.getDefault(),
+      this.library.listDownloads(),
+    ]);
+    // Checked again and claimed with no await between, so nothing can start in the gap.
+    this.assertStoreIdle();
+    const move: StoreMove = {
+      jobId: "",
+      to: destination,
+      before: { models, defaultModel: defaultModel ?? null, downloads: downloads.map(toDownloadInfo) },
+    };
+    this.storeMove = move;
+    try {
+      // Files of a loaded model stay open (and on Windows cannot be renamed): it goes first.
+      await this.models.unload();
+    } catch (error) {
+      this.storeMove = null;
+      throw error;
+    }
+    move.jobId = this.jobs.start("storeMove", async (signal, id) => {
+      const report = (event: EventPayload<"storage.progress">["event"]) =>
+        this.emit("storage.progress", { jobId: id, target: destination, event });
+      try {
+        report({ type: "progress", phase: "checking", doneBytes: 0, totalBytes: 0 });
+        const result = await moveModelStore(this.paths, destination, {
+          mode,
+          signal,
+          ...this.storeEnvironment(),
+          checkpoint: this.options.storeMove?.checkpoint,
+          progressIntervalMs: this.options.storeMove?.progressIntervalMs,
+          onProgress: (progress) => report({ type: "progress", ...progress }),
+        });
+        this.storeMove = null;
+        report({ type: "done", ...result, storage: this.storageInfo() });
+      } catch (error) {
+        this.storeMove = null;
+        report({ type: "failed", error: toErrorInfo(error) });
+      } finally {
+        this.queueStatus();
+      }
+    });
+    this.queueStatus();
+    return { jobId: move.jobId };
+  }
+
   /** A reply that started changes what the status shows (a model loading, a generation running). */
   private async started<T>(reply: Promise<T>): Promise<T> {
     const value = await reply;
@@ -417,13 +611,17 @@ export class ElmwoodService implements ElmwoodApi {
     "completions.cancel": (input) => ({ cancelled: this.jobs.cancel(input.requestId, ["completion"]) }),
 
     "models.catalog": async () => {
-      const { models } = await this.library.list();
+      const { models } = this.storeMove ? this.storeMove.before : await this.library.list();
       return {
         entries: CATALOG.map((entry) => toCatalogItem(entry, models)),
         recommended: recommendedModel().slug,
       };
     },
     "models.list": async () => {
+      if (this.storeMove) {
+        const { models, defaultModel, downloads } = this.storeMove.before;
+        return { models: models.map(toModelInfo), broken: [], downloads, defaultModel };
+      }
       const { models, broken } = await this.library.list();
       return {
         models: models.map(toModelInfo),
@@ -542,6 +740,14 @@ export class ElmwoodService implements ElmwoodApi {
         await regenerateApiToken(this.paths);
       }),
 
+    "storage.get": () => this.storageInfo(),
+    "storage.inspect": async ({ path }) => {
+      assertFullPath(path);
+      return inspectDestination(this.paths, path, this.storeEnvironment());
+    },
+    "storage.moveModels": ({ path, mode }) => this.startStoreMove(path, mode),
+    "storage.cancelMove": ({ jobId }) => ({ cancelled: this.jobs.cancel(jobId, ["storeMove"]) }),
+
     "documents.addFolder": async (input) => {
       const indexer = this.documents();
       const { folder } = await indexer.addFolder(input.path);
@@ -560,9 +766,10 @@ export class ElmwoodService implements ElmwoodApi {
       return { folders, indexing: folders.some((f) => INDEXING_STATES.has(f.state)) };
     },
     "documents.search": ({ query, ...options }) => searchIndex(this.db, query, options),
-    "documents.open": async ({ path, reveal }) => {
+    "documents.open": async ({ path, reveal, page }) => {
       // Only files the index holds: a door must not become a way to launch anything on the machine.
-      if (!new IndexStore(this.db).file(resolve(path))) {
+      const file = new IndexStore(this.db).file(resolve(path));
+      if (!file) {
         throw new ElmwoodError(
           "NOT_FOUND",
           `${path} is not in the search index.`,
@@ -570,8 +777,18 @@ export class ElmwoodService implements ElmwoodApi {
         );
       }
       const opener = this.options.opener ?? systemOpener;
-      await (reveal ? opener.reveal(resolve(path)) : opener.open(resolve(path)));
-      return { opened: true };
+      if (reveal) {
+        await opener.reveal(file.path);
+        return { opened: true, atPage: null };
+      }
+      if (page === undefined || file.kind !== "pdf") {
+        await opener.open(file.path);
+        return { opened: true, atPage: null };
+      }
+      const jumped = opener.openPdfAtPage
+        ? await opener.openPdfAtPage(file.path, page)
+        : await opener.open(file.path).then(() => false);
+      return { opened: true, atPage: { page, jumped } };
     },
     "documents.ask": (input) => {
       const { question, query, limit, folders, kinds, modifiedAfter, modifiedBefore } = input;

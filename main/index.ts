@@ -1,16 +1,18 @@
 /**
- * The Electron main process: claims the single-instance lock, secures the session, builds the menu,
- * starts the engine service and binds it to the window through the typed contract (main/ipc.ts), and
- * opens the one window. The service closes (saving replies in progress) before the app quits.
+ * The Electron main process: claims the single-instance lock, registers the app:// scheme, secures the
+ * session, builds the menu, starts the engine service and binds it to the window through the typed
+ * contract (main/ipc.ts), and opens the one window. The service closes (saving replies in progress)
+ * before the app quits.
  */
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import type { BrowserWindow } from "electron";
-import { app, dialog, ipcMain, session, shell } from "electron";
+import { app, dialog, ipcMain, protocol, session, shell } from "electron";
 import { IPC_CHOOSE_FOLDER_CHANNEL } from "../engine/api/names.ts";
-import { ElmwoodError } from "../engine/errors.ts";
 import { ORT_TELEMETRY_OFF } from "../engine/runtime/ort/environment.ts";
 import { ApiDoor } from "../engine/server/api-door.ts";
 import { ElmwoodService } from "../engine/service.ts";
+import { APP_INDEX_URL, installAppProtocol, registerAppScheme } from "./app-protocol.ts";
+import { electronOpener } from "./file-opener.ts";
 import { bindContract, type ContractService } from "./ipc.ts";
 import { installApplicationMenu } from "./menu.ts";
 import { quietChromium, quietSession } from "./offline.ts";
@@ -23,10 +25,10 @@ import { createMainWindow } from "./window.ts";
 // engine sets it again where it creates onnxruntime's environment (engine/runtime/ort/environment.ts).
 Object.assign(process.env, ORT_TELEMETRY_OFF);
 
-// electron-vite sets this in `npm start`; a built app loads its own file instead.
+// electron-vite sets this in `npm start`; a built app serves its own files on app://elmwood/.
 const devServerUrl = process.env.ELECTRON_RENDERER_URL;
-const appUrl =
-  devServerUrl ?? pathToFileURL(fileURLToPath(new URL("../renderer/index.html", import.meta.url))).href;
+const appUrl = devServerUrl ?? APP_INDEX_URL;
+const rendererDir = fileURLToPath(new URL("../renderer/", import.meta.url));
 const preloadPath = fileURLToPath(new URL("../preload/index.cjs", import.meta.url));
 
 let mainWindow: BrowserWindow | null = null;
@@ -49,16 +51,9 @@ function startService(): void {
   let engine: ContractService;
   try {
     const started = new ElmwoodService({
-      // Search results open with the system's program through Electron's shell.
-      opener: {
-        async open(path) {
-          const problem = await shell.openPath(path);
-          if (problem) throw new ElmwoodError("NOT_FOUND", `Could not open ${path}: ${problem}.`);
-        },
-        async reveal(path) {
-          shell.showItemInFolder(path);
-        },
-      },
+      // Search results open with the system's program through Electron's shell (PDFs at their page
+      // where the viewer takes one).
+      opener: electronOpener(shell),
     });
     service = started;
     engine = started;
@@ -105,6 +100,8 @@ function openMainWindow(): void {
 app.enableSandbox();
 // No background requests from Chromium (main/offline.ts).
 quietChromium(app.commandLine);
+// Scheme privileges count only when registered before the app is ready.
+registerAppScheme(protocol);
 
 if (!claimSingleInstance(() => mainWindow)) {
   app.quit();
@@ -112,6 +109,7 @@ if (!claimSingleInstance(() => mainWindow)) {
   void app.whenReady().then(() => {
     secureSession(session.defaultSession);
     quietSession(session.defaultSession);
+    installAppProtocol(protocol, rendererDir);
     installApplicationMenu();
     startService();
     openMainWindow();

@@ -6,6 +6,7 @@
 import type { Session, WebContents, WebPreferences } from "electron";
 import { shell } from "electron";
 import { PAGE_CSP } from "../engine/page-policy.ts";
+import { APP_SCHEME } from "./app-protocol.ts";
 
 /** The page's policy, shared with browser mode. */
 export const CONTENT_SECURITY_POLICY = PAGE_CSP;
@@ -56,13 +57,20 @@ export function secureSession(session: Session): void {
 }
 
 /**
- * Whether `target` is the app's own page. In development the app is served over http by Vite, so any
- * path on that origin is ours; packaged, it is one file, so only that file (any hash or query) is ours.
+ * Whether `target` is the app's own page. Packaged, the app is served from app://elmwood/ (see
+ * app-protocol.ts), whose files are the renderer build only, so any path on that host is ours. In
+ * development it is served over http by Vite, so any path on that origin is ours. A file: page (no
+ * longer used) would be one file, so only that file (any hash or query) would count.
  */
 export function isAppUrl(target: string, appUrl: string): boolean {
   const to = parseUrl(target);
   const app = parseUrl(appUrl);
   if (!to || !app) return false;
+  // Node's URL parser does not know app: is registered as standard, so its origin reads "null":
+  // compare the scheme and host instead.
+  if (app.protocol === `${APP_SCHEME}:`) {
+    return to.protocol === app.protocol && to.host === app.host && to.username === "" && to.password === "";
+  }
   if (app.protocol === "file:") return to.protocol === "file:" && to.pathname === app.pathname;
   return to.origin === app.origin;
 }

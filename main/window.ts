@@ -5,7 +5,7 @@ import { guardWebContents, secureWebPreferences } from "./security.ts";
 import { loadWindowState, MIN_WINDOW_SIZE, saveWindowState, windowStateFile } from "./window-state.ts";
 
 export interface MainWindowOptions {
-  /** The page to show: the Vite dev server's URL, or the packaged index.html as a file: URL. */
+  /** The page to show: the Vite dev server's URL, or app://elmwood/index.html (main/app-protocol.ts). */
   appUrl: string;
   /** Absolute path of the built preload script. */
   preloadPath: string;

@@ -34,3 +34,12 @@ export {
   type StoredModel,
   type StoreListing,
 } from "./store.ts";
+export {
+  assertFitsMode,
+  type DestinationReport,
+  inspectDestination,
+  type MoveResult,
+  type MoveStep,
+  moveModelStore,
+  recoverModelStoreMove,
+} from "./store-move.ts";

@@ -466,6 +466,58 @@ export const Status = z.object({
 });
 
 // ---------------------------------------------------------------------------------------------------
+// Storage: where the profile and the model store are, and moving the model store
+
+export const StorageInfo = z.object({
+  /** The profile folder (database, settings, caches): ELMWOOD_HOME or the app-data folder. */
+  dataFolder: z.string(),
+  /** Whether ELMWOOD_HOME chose it. */
+  dataFolderFromEnvironment: z.boolean(),
+  /** The model store's folder; models/ and downloads/ are inside it. */
+  modelsFolder: z.string(),
+  modelsPath: z.string(),
+  downloadsPath: z.string(),
+  /** The move running now, if any. */
+  moving: z.object({ jobId: Id, to: z.string() }).nullable(),
+  /** An interrupted move that could not be finished or undone at start (a disk unplugged). */
+  problem: ErrorInfo.nullable(),
+});
+
+/** What choosing a folder as the models folder would do. */
+export const StoreDestination = z.object({
+  path: z.string(),
+  /** profile: back into the profile folder; store: it holds a store already (use it instead). */
+  state: z.enum(["missing", "empty", "profile", "store", "other", "not-a-folder", "current"]),
+  /** On the disk the store is on now (a move is then a rename); null when unknown. */
+  sameDisk: z.boolean().nullable(),
+  /** What a move would copy (0 on the same disk). */
+  neededBytes: z.number(),
+  freeBytes: z.number().nullable(),
+  summary: z.string(),
+});
+
+export const StoreMoveEvent = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("progress"),
+    phase: z.enum(["checking", "copying", "verifying", "switching", "cleaning"]),
+    doneBytes: z.number(),
+    totalBytes: z.number(),
+    file: z.string().optional(),
+  }),
+  z.object({
+    type: z.literal("done"),
+    /** rename: the same disk; copy: another disk; pointer: switched to the store already there. */
+    method: z.enum(["rename", "copy", "pointer"]),
+    bytes: z.number(),
+    /** After "use the store there": the old store, left for the person to delete or keep. */
+    leftBehind: z.string().nullable(),
+    storage: StorageInfo,
+  }),
+  /** Nothing moved (CANCELLED after storage.cancelMove). */
+  z.object({ type: z.literal("failed"), error: ErrorInfo }),
+]);
+
+// ---------------------------------------------------------------------------------------------------
 // Stateless completions (for the OpenAI-compatible API: nothing is saved)
 
 export const CompletionInput = z
@@ -634,6 +686,21 @@ export const calls = {
   "api.update": call(ApiPatch, ApiStatus),
   "api.regenerateToken": call(Empty, ApiStatus),
 
+  // Storage. A move reports storage.progress; nothing else may use the models until it ends.
+  "storage.get": call(Empty, StorageInfo),
+  "storage.inspect": call(z.strictObject({ path: FsPath }), StoreDestination),
+  "storage.moveModels": call(
+    z.strictObject({
+      /** An absolute path. */
+      path: FsPath,
+      /** move: the models go there; use-existing: switch to the store already there, leaving this one. */
+      mode: z.enum(["move", "use-existing"]).default("move"),
+    }),
+    JobStarted,
+  ),
+  /** Stops a move before it switches (afterwards it finishes: a rename and a pointer). */
+  "storage.cancelMove": call(z.strictObject({ jobId: Id }), z.object({ cancelled: z.boolean() })),
+
   // Documents. Indexing reports documents.progress; summaries summary.progress; answers answer.progress.
   "documents.addFolder": call(z.strictObject({ path: FsPath }), FolderStatus),
   "documents.removeFolder": call(z.strictObject({ path: FsPath }), z.object({ removed: z.boolean() })),
@@ -650,8 +717,17 @@ export const calls = {
   ),
   /** Opens an indexed file with the system's program, or shows it in its folder. */
   "documents.open": call(
-    z.strictObject({ path: FsPath, reveal: z.boolean().default(false) }),
-    z.object({ opened: z.boolean() }),
+    z.strictObject({
+      path: FsPath,
+      reveal: z.boolean().default(false),
+      /** A PDF's page (from 1, as SearchHit.page) to open at, where the viewer can be told one. */
+      page: z.number().int().min(1).max(100_000).optional(),
+    }),
+    z.object({
+      opened: z.boolean(),
+      /** For a PDF opened with a page: whether the viewer was told it (false: it opened at its start). */
+      atPage: z.object({ page: z.number().int(), jumped: z.boolean() }).nullable(),
+    }),
   ),
   /** Searches, then answers from the top results only, citing them. */
   "documents.ask": call(
@@ -752,6 +828,7 @@ export const events = {
       z.object({ type: z.literal("error"), error: ErrorInfo }),
     ]),
   }),
+  "storage.progress": z.object({ jobId: Id, target: z.string(), event: StoreMoveEvent }),
   "status.changed": Status,
   "api.changed": ApiStatus,
 } as const satisfies Record<EventName, z.ZodType>;
@@ -820,4 +897,7 @@ export type Status = z.output<typeof Status>;
 export type CompletionInput = z.output<typeof CompletionInput>;
 export type Usage = z.output<typeof Usage>;
 export type ApiStatus = z.output<typeof ApiStatus>;
+export type StorageInfo = z.output<typeof StorageInfo>;
+export type StoreDestination = z.output<typeof StoreDestination>;
+export type StoreMoveEvent = z.output<typeof StoreMoveEvent>;
 export type ApiPatch = z.output<typeof ApiPatch>;

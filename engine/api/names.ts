@@ -39,6 +39,10 @@ export const CALL_NAMES = [
   "api.get",
   "api.update",
   "api.regenerateToken",
+  "storage.get",
+  "storage.inspect",
+  "storage.moveModels",
+  "storage.cancelMove",
   "documents.addFolder",
   "documents.removeFolder",
   "documents.status",
@@ -60,6 +64,7 @@ export const EVENT_NAMES = [
   "documents.progress",
   "summary.progress",
   "answer.progress",
+  "storage.progress",
   "status.changed",
   "api.changed",
 ] as const;

@@ -4,8 +4,9 @@
  * and --threads. Free of the runtime, so commands that get their model from elsewhere can use it.
  */
 import { type ModelTarget, resolveModel } from "../../models/store.ts";
+import { recoverModelStoreMove } from "../../models/store-move.ts";
 import type { ProviderChoice } from "../api/contract.ts";
-import type { ElmwoodPaths } from "../paths.ts";
+import { type ElmwoodPaths, elmwoodPaths } from "../paths.ts";
 import { parseProviderChoice } from "../runtime/providers.ts";
 import { numberOption } from "./parse.ts";
 
@@ -37,6 +38,9 @@ export function parseModelArgs(values: { model?: string; provider?: string; thre
 }
 
 /** The model --model names: its folder, and its store name when it is installed. */
-export function resolveModelArg(value: string | undefined, paths?: ElmwoodPaths): Promise<ModelTarget> {
-  return resolveModel(value ?? "", paths);
+export async function resolveModelArg(value: string | undefined, paths?: ElmwoodPaths): Promise<ModelTarget> {
+  // A move of the store that a crash interrupted is finished or undone before the store is read.
+  const where = paths ?? elmwoodPaths();
+  await recoverModelStoreMove(where);
+  return resolveModel(value ?? "", where);
 }

@@ -6,13 +6,20 @@
 import { spawn } from "node:child_process";
 import { dirname } from "node:path";
 import { ElmwoodError } from "../errors.ts";
+import { openPdfAtPage, systemViewerEnvironment } from "./open-at-page.ts";
 
 export interface FileOpener {
   open(path: string): Promise<void>;
   reveal(path: string): Promise<void>;
+  /**
+   * Opens a PDF at a page (from 1) where the default viewer accepts one, else plainly; resolves to
+   * whether the viewer was told the page. Absent: PDFs open plainly.
+   */
+  openPdfAtPage?(path: string, page: number): Promise<boolean>;
 }
 
-function launch(command: string, args: string[]): Promise<void> {
+/** Starts a program with an argument list, detached; rejects when it cannot be started. */
+export function launch(command: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { detached: true, stdio: "ignore" });
     child.once("error", (error: NodeJS.ErrnoException) =>
@@ -33,13 +40,17 @@ function launch(command: string, args: string[]): Promise<void> {
   });
 }
 
+const openPlainly = (path: string): Promise<void> =>
+  process.platform === "darwin"
+    ? launch("open", [path])
+    : process.platform === "win32"
+      ? launch("explorer.exe", [path])
+      : launch("xdg-open", [path]);
+
 export const systemOpener: FileOpener = {
-  open: (path) =>
-    process.platform === "darwin"
-      ? launch("open", [path])
-      : process.platform === "win32"
-        ? launch("explorer.exe", [path])
-        : launch("xdg-open", [path]),
+  open: openPlainly,
+  openPdfAtPage: (path, page) =>
+    openPdfAtPage(path, page, { environment: systemViewerEnvironment(), launch, open: openPlainly }),
   reveal: (path) =>
     process.platform === "darwin"
       ? launch("open", ["-R", path])

@@ -5,31 +5,14 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { extname, resolve, sep } from "node:path";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { pageContentType, resolvePageFile } from "../page-files.ts";
 import { PAGE_CSP } from "../page-policy.ts";
 import { baseHeaders } from "./http-io.ts";
 
 /** out/renderer beside the sources (engine/server -> repository root). */
 export const DEFAULT_RENDERER_DIR = fileURLToPath(new URL("../../out/renderer/", import.meta.url));
-
-const TYPES: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".mjs": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-  ".json": "application/json; charset=utf-8",
-  ".map": "application/json; charset=utf-8",
-  ".svg": "image/svg+xml",
-  ".png": "image/png",
-  ".jpg": "image/jpeg",
-  ".ico": "image/x-icon",
-  ".woff2": "font/woff2",
-  ".woff": "font/woff",
-  ".ttf": "font/ttf",
-  ".txt": "text/plain; charset=utf-8",
-  ".wasm": "application/wasm",
-};
 
 function pageHeaders(type: string): Record<string, string> {
   return {
@@ -89,26 +72,20 @@ export async function serveRenderer(
     );
     return;
   }
-  let relative: string;
-  try {
-    relative = decodeURIComponent(pathname);
-  } catch {
-    sendPage(res, 400, "Bad address", "The address has a malformed escape.");
+  const named = resolvePageFile(base, pathname);
+  if (!named.ok) {
+    if (named.reason === "malformed")
+      sendPage(res, 400, "Bad address", "The address has a malformed escape.");
+    else sendPage(res, 404, "Not found", "There is no such file.");
     return;
   }
-  const target = resolve(base, `.${relative}`);
-  const inside = target === base || target.startsWith(base + sep);
-  if (relative.includes("\0") || !inside) {
-    sendPage(res, 404, "Not found", "There is no such file.");
-    return;
-  }
-  let file = target === base ? index : await fileAt(target);
-  if (!file && extname(relative) === "") file = index;
+  let file = named.isRoot ? index : await fileAt(named.path);
+  if (!file && named.route) file = index;
   if (!file) {
     sendPage(res, 404, "Not found", "There is no such file.");
     return;
   }
-  const type = TYPES[extname(file.path).toLowerCase()] ?? "application/octet-stream";
+  const type = pageContentType(file.path);
   res.writeHead(200, {
     ...pageHeaders(type),
     "Content-Length": String(file.size),

@@ -4,7 +4,7 @@
  */
 import { newId } from "../chat/store.ts";
 
-export type JobKind = "pull" | "import" | "summary" | "answer" | "completion";
+export type JobKind = "pull" | "import" | "summary" | "answer" | "completion" | "storeMove";
 
 interface Job {
   kind: JobKind;

@@ -74,6 +74,12 @@ export class ModelManager {
     return this.current;
   }
 
+  /** Whether the model is being read, or is generating or has requests waiting. */
+  get busy(): boolean {
+    const host = this.current?.host;
+    return this.loading !== undefined || (host !== undefined && (host.running || host.waiting > 0));
+  }
+
   /** The installed model to use for `name` (null: the default), without loading it. */
   async pick(name: string | null | undefined): Promise<ModelChoice> {
     const { library } = this.options;

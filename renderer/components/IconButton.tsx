@@ -27,11 +27,12 @@ export const IconButton = forwardRef<HTMLButtonElement, Props>(function IconButt
           {text ? <span>{text}</span> : null}
         </button>
       </Tooltip.Trigger>
-      <Tooltip.Portal>
-        <Tooltip.Content className="tooltip" sideOffset={6}>
-          {label}
-        </Tooltip.Content>
-      </Tooltip.Portal>
+      {/* Not portalled to <body>: beside its button, the tip stays inside the button's landmark (and
+          inside an open <dialog>, which a portal would put it behind). It is position: fixed, so no
+          overflow clips it. */}
+      <Tooltip.Content className="tooltip" sideOffset={6}>
+        {label}
+      </Tooltip.Content>
     </Tooltip.Root>
   );
 });

@@ -56,23 +56,24 @@ function ConversationRow({
         >
           <MoreIcon />
         </DropdownMenu.Trigger>
-        <DropdownMenu.Portal>
-          <DropdownMenu.Content className="menu" align="end" sideOffset={4}>
-            <DropdownMenu.Item className="menu-item" onSelect={onRename}>
-              Rename…
-            </DropdownMenu.Item>
-            <DropdownMenu.Item className="menu-item" onSelect={() => onExport("md")}>
-              Export as Markdown
-            </DropdownMenu.Item>
-            <DropdownMenu.Item className="menu-item" onSelect={() => onExport("json")}>
-              Export as JSON
-            </DropdownMenu.Item>
-            <DropdownMenu.Separator className="menu-separator" />
-            <DropdownMenu.Item className="menu-item danger" onSelect={onDelete}>
-              Delete…
-            </DropdownMenu.Item>
-          </DropdownMenu.Content>
-        </DropdownMenu.Portal>
+        {/* Not portalled to <body>: kept inside the Conversations landmark, where it belongs for a
+            screen reader's landmark navigation (it is position: fixed, so the list's overflow
+            does not clip it). */}
+        <DropdownMenu.Content className="menu" align="end" sideOffset={4}>
+          <DropdownMenu.Item className="menu-item" onSelect={onRename}>
+            Rename…
+          </DropdownMenu.Item>
+          <DropdownMenu.Item className="menu-item" onSelect={() => onExport("md")}>
+            Export as Markdown
+          </DropdownMenu.Item>
+          <DropdownMenu.Item className="menu-item" onSelect={() => onExport("json")}>
+            Export as JSON
+          </DropdownMenu.Item>
+          <DropdownMenu.Separator className="menu-separator" />
+          <DropdownMenu.Item className="menu-item danger" onSelect={onDelete}>
+            Delete…
+          </DropdownMenu.Item>
+        </DropdownMenu.Content>
       </DropdownMenu.Root>
     </li>
   );

@@ -41,7 +41,7 @@ function InstalledModel({ model, onRemove }: { model: ModelInfo; onRemove(): voi
           <button
             type="button"
             className="button"
-            aria-label={`Delete the downloaded checkpoint of ${model.name}`}
+            aria-label={`Free space: delete the downloaded checkpoint of ${model.name}`}
             onClick={() => void models.getState().removeSource(model.name)}
           >
             Free space

@@ -82,6 +82,17 @@ export function PullControls({ item, primary }: { item: CatalogItem; primary?: b
     );
   }
 
+  const size = formatBytes(item.estimate.downloadBytes);
+  const downloadText = failed
+    ? `Try again (${size})`
+    : primary
+      ? `Download ${name} (${size})`
+      : `Download (${size})`;
+  // The name begins with the words on the button (so "click Download" works by voice) and adds the
+  // model where the button does not show it.
+  const downloadLabel =
+    primary && !failed ? downloadText : `${downloadText}: ${failed ? "download " : ""}${name}`;
+
   return (
     <div className="pull">
       {failed?.error ? (
@@ -97,11 +108,10 @@ export function PullControls({ item, primary }: { item: CatalogItem; primary?: b
         <button
           type="button"
           className={`button${primary ? " primary large" : ""}`}
-          aria-label={`${failed ? "Try again: download" : "Download"} ${name} (${formatBytes(item.estimate.downloadBytes)})`}
+          aria-label={downloadLabel}
           onClick={() => void actions.pull(item.repoId)}
         >
-          {failed ? "Try again" : primary ? `Download ${name}` : "Download"} (
-          {formatBytes(item.estimate.downloadBytes)})
+          {downloadText}
         </button>
       )}
     </div>

@@ -12,6 +12,8 @@ const KINDS: DocumentKind[] = ["pdf", "docx", "html", "markdown", "text", "code"
 function Hit({ hit }: { hit: SearchHit }) {
   const { search } = useStores();
   const name = hit.path.split(/[\\/]/).pop() ?? hit.path;
+  // Only a PDF's page means something to a viewer; other kinds open at their start.
+  const page = hit.kind === "pdf" ? hit.page : null;
   return (
     <li className="search-hit" id={`hit-${hit.chunkId}`} tabIndex={-1}>
       <p className="snippet">
@@ -27,14 +29,17 @@ function Hit({ hit }: { hit: SearchHit }) {
       <div className="row hit-actions">
         <button
           type="button"
-          aria-label={`Open ${name}`}
-          onClick={() => void search.getState().open(hit.path)}
+          className="button"
+          // The accessible name starts with the visible text, so speech users can say "Open".
+          aria-label={page ? `Open ${name} at page ${page}` : `Open ${name}`}
+          onClick={() => void search.getState().open(hit.path, false, page)}
         >
           Open
         </button>
         <button
           type="button"
-          aria-label={`Show ${name} in its folder`}
+          className="button"
+          aria-label={`Show in folder: ${name}`}
           onClick={() => void search.getState().open(hit.path, true)}
         >
           Show in folder

@@ -62,6 +62,7 @@ export function ApiSettings() {
           <input id="api-token" className="token" type="text" readOnly value={api?.token ?? ""} />
           <button
             type="button"
+            className="button"
             onClick={() => {
               if (!api) return;
               void navigator.clipboard?.writeText(api.token).then(() => setCopied(true));
@@ -71,6 +72,7 @@ export function ApiSettings() {
           </button>
           <button
             type="button"
+            className="button"
             disabled={!api || api.tokenFromEnvironment}
             onClick={() => {
               setCopied(false);

@@ -1,8 +1,9 @@
-/** Settings: theme, where things are kept, defaults for new chats, keyboard shortcuts, the local API. */
+/** Settings: theme, where things are kept (and moving the models), defaults for new chats, keyboard shortcuts, the local API. */
 import type { Settings } from "../../engine/api/contract.ts";
 import { ErrorNotice } from "../components/ErrorNotice.tsx";
-import { useSettings, useStatus, useStores } from "../stores/stores.tsx";
+import { useSettings, useStores } from "../stores/stores.tsx";
 import { ApiSettings } from "./ApiSettings.tsx";
+import { StorageSettings } from "./StorageSettings.tsx";
 
 const THEMES: { value: Settings["theme"]; label: string }[] = [
   { value: "system", label: "Same as the system" },
@@ -19,15 +20,10 @@ export const SHORTCUTS: { keys: string; what: string }[] = [
   { keys: "Ctrl+, / ⌘,", what: "Settings" },
 ];
 
-function separator(home: string): string {
-  return home.includes("\\") ? "\\" : "/";
-}
-
 export function SettingsView() {
   const { settings: store } = useStores();
   const settings = useSettings((s) => s.settings);
   const error = useSettings((s) => s.error);
-  const home = useStatus((s) => s.status?.home ?? null);
 
   return (
     <section className="page" aria-labelledby="settings-title">
@@ -78,26 +74,7 @@ export function SettingsView() {
           </p>
         </section>
 
-        <section className="card" aria-labelledby="folders-title">
-          <h2 id="folders-title">Data and models</h2>
-          <dl className="paths">
-            <div>
-              <dt>Data folder</dt>
-              <dd>
-                <code>{home ?? "…"}</code>
-              </dd>
-            </div>
-            <div>
-              <dt>Models folder</dt>
-              <dd>
-                <code>{home ? `${home}${separator(home)}models` : "…"}</code>
-              </dd>
-            </div>
-          </dl>
-          <p className="muted small">
-            Set ELMWOOD_HOME before starting Elmwood to keep everything somewhere else.
-          </p>
-        </section>
+        <StorageSettings />
 
         <section className="card" aria-labelledby="documents-settings-title">
           <h2 id="documents-settings-title">Documents</h2>

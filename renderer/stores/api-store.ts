@@ -15,10 +15,14 @@ export interface ApiStore {
 
 export function createApiStore(client: ElmwoodClient): StoreApi<ApiStore> {
   return createStore<ApiStore>()((set, get) => {
+    // Changes the person made that the engine has not answered yet: they stay on screen over any
+    // state that arrives meanwhile (the answer or event of an earlier change would undo them).
+    const pending = new Set<ApiPatch>();
+    const withPending = (api: ApiStatus): ApiStatus => Object.assign({ ...api }, ...pending);
     // Answers and events travel separately: keep whichever state is newest.
     const accept = (api: ApiStatus) => {
       const current = get().api;
-      if (!current || api.revision >= current.revision) set({ api });
+      if (!current || api.revision >= current.revision) set({ api: withPending(api) });
     };
     // The door reports when the server really starts or fails (port in use): follow it.
     const stop = client.on("api.changed", accept);
@@ -38,9 +42,16 @@ export function createApiStore(client: ElmwoodClient): StoreApi<ApiStore> {
         // Shown at once (a checkbox must not spring back while the engine saves), then replaced by
         // what the engine kept, or put back if it refused.
         const before = get().api;
-        if (before) set({ api: { ...before, ...patch } });
-        return run(() => client.api.update(patch)).then(() => {
-          if (get().error) set({ api: before });
+        pending.add(patch);
+        if (before) set({ api: withPending(before) });
+        return run(async () => {
+          try {
+            return await client.api.update(patch);
+          } finally {
+            pending.delete(patch);
+          }
+        }).then(() => {
+          if (get().error && before) set({ api: withPending(before) });
         });
       },
       regenerateToken: () => run(() => client.api.regenerateToken()),

@@ -33,11 +33,13 @@ export interface SearchStore {
   searching: boolean;
   error: ErrorInfo | null;
   answer: AnswerJob | null;
+  /** What the last open did that the person could not see for themselves (a PDF not at its page). */
+  notice: string | null;
   search(query: string, asYouType?: boolean): Promise<void>;
   setFilters(filters: Partial<SearchFilters>): Promise<void>;
   ask(): Promise<void>;
-  /** Opens a result's file with the system's program, or shows it in its folder. */
-  open(path: string, reveal?: boolean): Promise<void>;
+  /** Opens a result's file with the system's program (a PDF at `page` where it can), or shows it in its folder. */
+  open(path: string, reveal?: boolean, page?: number | null): Promise<void>;
 }
 
 export function createSearchStore(
@@ -61,6 +63,7 @@ export function createSearchStore(
       searching: false,
       error: null,
       answer: null,
+      notice: null,
 
       async search(query, asYouType = true) {
         const ticket = ++latest;
@@ -89,10 +92,18 @@ export function createSearchStore(
         await get().search(get().query, false);
       },
 
-      async open(path, reveal = false) {
+      async open(path, reveal = false, page = null) {
+        set({ notice: null });
         try {
-          await client.documents.open({ path, reveal });
-          set({ error: null });
+          const { atPage } = await client.documents.open({ path, reveal, ...(page ? { page } : {}) });
+          const name = path.split(/[\\/]/).pop() ?? path;
+          set({
+            error: null,
+            notice:
+              atPage && !atPage.jumped
+                ? `Opened ${name}; your viewer cannot jump to page ${atPage.page}.`
+                : null,
+          });
         } catch (error) {
           set({ error: asErrorInfo(error) });
         }

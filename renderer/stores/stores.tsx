@@ -15,6 +15,7 @@ import { createModelsStore, type ModelsStore } from "./models-store.ts";
 import { createSearchStore, type SearchStore } from "./search-store.ts";
 import { createSettingsStore, type SettingsStore } from "./settings-store.ts";
 import { createStatusStore, type StatusStore } from "./status-store.ts";
+import { createStorageStore, type StorageStore } from "./storage-store.ts";
 import { createToastStore, type ToastStore } from "./toast-store.ts";
 import { createUiStore, type UiStore } from "./ui-store.ts";
 
@@ -27,6 +28,7 @@ export interface Stores {
   status: StoreApi<StatusStore>;
   settings: StoreApi<SettingsStore>;
   api: StoreApi<ApiStore>;
+  storage: StoreApi<StorageStore>;
   documents: StoreApi<DocumentsStore>;
   search: StoreApi<SearchStore>;
   ui: StoreApi<UiStore>;
@@ -56,12 +58,33 @@ export function createStores(client: ElmwoodClient, extras: DesktopExtras = {}):
   const documents = createDocumentsStore(client);
   const search = createSearchStore(client);
   const api = createApiStore(client);
+  const storage = createStorageStore(client);
   // A model that finishes installing says so, wherever the person is in the app.
   const stopAnnouncing = models.subscribe((state, previous) => {
     for (const job of Object.values(state.jobs)) {
       if (job.phase === "finished" && previous.jobs[job.jobId]?.phase !== "finished") {
         toasts.getState().show({ title: `${job.model?.name ?? "The model"} is installed`, tone: "info" });
       }
+    }
+  });
+  // A result opened without going to its page says so where the person looks, wherever they scrolled.
+  const stopNoticing = search.subscribe((state, previous) => {
+    if (state.notice && state.notice !== previous.notice) {
+      toasts.getState().show({ title: state.notice, tone: "info" });
+    }
+  });
+  // A moved store has new paths (and the model was let go): the Models page and status read it again.
+  const stopFollowingMoves = storage.subscribe((state, previous) => {
+    if (state.move?.state === "done" && previous.move?.state !== "done") {
+      void models.getState().refresh();
+      void status.getState().refresh();
+      const result = state.move.result;
+      toasts.getState().show({
+        title:
+          result?.method === "pointer" ? "Using the models in the new folder" : "The models folder was moved",
+        description: state.move.to,
+        tone: "info",
+      });
     }
   });
   return {
@@ -73,13 +96,16 @@ export function createStores(client: ElmwoodClient, extras: DesktopExtras = {}):
     status,
     settings,
     api,
+    storage,
     documents,
     search,
     ui: createUiStore(),
     toasts,
     dispose() {
       stopAnnouncing();
-      for (const store of [chat, models, status, documents, search]) store.dispose();
+      stopFollowingMoves();
+      stopNoticing();
+      for (const store of [chat, models, status, documents, search, storage]) store.dispose();
       api.getState().dispose();
     },
   };
@@ -106,5 +132,6 @@ export const useSettings = <T,>(select: (s: SettingsStore) => T): T => useStore(
 export const useDocuments = <T,>(select: (s: DocumentsStore) => T): T =>
   useStore(useStores().documents, select);
 export const useSearch = <T,>(select: (s: SearchStore) => T): T => useStore(useStores().search, select);
+export const useStorage = <T,>(select: (s: StorageStore) => T): T => useStore(useStores().storage, select);
 export const useUi = <T,>(select: (s: UiStore) => T): T => useStore(useStores().ui, select);
 export const useToasts = <T,>(select: (s: ToastStore) => T): T => useStore(useStores().toasts, select);

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FakeHub } from "../support/fake-hub.ts";
-import { unnamedControls } from "./support/accessibility.ts";
+import { expectAccessible, unnamedControls } from "./support/accessibility.ts";
 import { browserMissing } from "./support/available.ts";
 import { type Browser, openBrowser } from "./support/browser.ts";
 import { ensureRendererBuilt } from "./support/build-renderer.ts";
@@ -49,11 +49,13 @@ describe.skipIf(browserMissing)("first run", () => {
     const { page } = browser;
     const name = repo.split("/")[1];
     await page.getByRole("heading", { name: "Welcome to Elmwood" }).waitFor();
+    await expectAccessible(page, "welcome");
     await browser.screenshot("welcome");
     await page.getByRole("button", { name: new RegExp(`^Download ${name}`) }).click();
     const bar = page.getByRole("progressbar", { name: `Downloading ${name}` });
     await bar.waitFor();
     await expect.poll(() => page.locator(".progress-text").first().textContent()).toMatch(/ of /);
+    await expectAccessible(page, "welcome, downloading");
     await browser.screenshot("welcome-downloading");
   });
 
@@ -62,9 +64,12 @@ describe.skipIf(browserMissing)("first run", () => {
     await page.getByRole("button", { name: "Pause" }).click();
     await page.getByRole("button", { name: "Resume" }).waitFor();
     await expect.poll(() => page.locator(".progress-text").first().textContent()).toMatch(/^Paused at/);
+    await expectAccessible(page, "welcome, paused");
     await page.getByRole("button", { name: "Resume" }).click();
-    // Installed: the welcome screen gives way to the chat.
+    // Installed: the welcome screen gives way to the chat, and a notification says so.
     await page.getByRole("textbox", { name: "Message" }).waitFor({ timeout: 120_000 });
+    await page.locator(".toast-title", { hasText: / is installed$/ }).waitFor();
+    await expectAccessible(page, "empty chat with a notification");
     const models = await elmwood.call("models.list", {});
     expect(models.models.map((m) => m.source.repoId)).toEqual([repo]);
   });
@@ -73,13 +78,14 @@ describe.skipIf(browserMissing)("first run", () => {
     const { page } = browser;
     await page.getByRole("button", { name: "Models", exact: true }).click();
     await page.getByText("Default", { exact: true }).waitFor();
+    await expectAccessible(page, "models");
     await browser.screenshot("models");
   });
 
   it("offers to delete the downloaded checkpoint once converted, keeping the model", async () => {
     const { page } = browser;
     await page.getByRole("button", { name: "Models", exact: true }).click();
-    const free = page.getByRole("button", { name: /^Delete the downloaded checkpoint of / });
+    const free = page.getByRole("button", { name: /^Free space: delete the downloaded checkpoint of / });
     await free.click();
     await expect.poll(() => free.count()).toBe(0);
     const { models } = await elmwood.call("models.list", {});
@@ -102,13 +108,16 @@ describe.skipIf(browserMissing)("first run", () => {
     await page.getByRole("button", { name: "Settings", exact: true }).click();
     await page.getByRole("radio", { name: "Dark" }).check();
     await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe("dark");
+    await expectAccessible(page, "settings, dark");
     await browser.screenshot("settings-dark");
     for (const place of ["Documents", "Search", "Models", "Chat"]) {
       await page.getByRole("button", { name: place, exact: true }).click();
+      await expectAccessible(page, `${place}, dark`);
       await browser.screenshot(`${place.toLowerCase()}-dark`);
     }
     await page.getByRole("button", { name: "Conversation settings" }).click();
     await page.getByRole("dialog", { name: "Conversation settings" }).waitFor();
+    await expectAccessible(page, "conversation settings drawer, dark");
     await browser.screenshot("drawer-dark");
     await page.keyboard.press("Escape");
   });
@@ -128,9 +137,32 @@ describe.skipIf(browserMissing)("first run", () => {
     const answer = await fetch(`${baseUrl}/models`, { headers: { authorization: `Bearer ${token}` } });
     expect(answer.status).toBe(200);
     await page.getByRole("textbox", { name: "Token" }).scrollIntoViewIfNeeded();
+    await expectAccessible(page, "settings, API listening");
     await browser.screenshot("settings-api");
     await page.getByRole("checkbox", { name: "Turn on the local API" }).uncheck();
     await expect.poll(() => apiStatus.textContent()).toBe("Off");
+  });
+
+  it("moves the models folder to a typed folder from Settings, and the model is still there", async () => {
+    const { page } = browser;
+    const target = join(root, "moved models");
+    await page.getByRole("button", { name: "Settings", exact: true }).click();
+    await page.getByRole("textbox", { name: "New models folder" }).fill(target);
+    await page.getByRole("button", { name: "Check folder" }).click();
+    await page
+      .getByText("The folder will be created, and the models moved into it.", { exact: false })
+      .waitFor();
+    await expectAccessible(page, "settings, a folder checked");
+    await page.getByRole("button", { name: "Move models here" }).click();
+    await page.getByText(`The models are in ${target} now.`).waitFor({ timeout: 60_000 });
+    await expectAccessible(page, "settings, models moved");
+    await page.getByRole("heading", { name: "Data and models" }).scrollIntoViewIfNeeded();
+    await browser.screenshot("settings-models-moved");
+    expect((await elmwood.call("storage.get", {})).modelsFolder).toBe(target);
+    await page.getByRole("button", { name: "Models", exact: true }).click();
+    await page.getByText("Default", { exact: true }).waitFor();
+    const { models } = await elmwood.call("models.list", {});
+    expect(models.map((m) => m.source.repoId)).toEqual([repo]);
   });
 
   it("ran without errors in the page", () => {

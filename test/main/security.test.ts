@@ -56,9 +56,8 @@ vi.mock("electron", async () => {
   return { ...electron, BrowserWindow: FakeBrowserWindow, default: electron };
 });
 
-const { CONTENT_SECURITY_POLICY, guardWebContents, secureSession, secureWebPreferences } = await import(
-  "../../main/security.ts"
-);
+const { CONTENT_SECURITY_POLICY, guardWebContents, isAppUrl, secureSession, secureWebPreferences } =
+  await import("../../main/security.ts");
 const { claimSingleInstance } = await import("../../main/single-instance.ts");
 const { createMainWindow } = await import("../../main/window.ts");
 const { menuTemplate } = await import("../../main/menu.ts");
@@ -91,7 +90,7 @@ function guarded(appUrl: string) {
   return contents;
 }
 
-const packagedUrl = "file:///opt/Elmwood/resources/app/out/renderer/index.html";
+const packagedUrl = "app://elmwood/index.html";
 const devUrl = "http://localhost:5173/";
 
 beforeEach(() => {
@@ -122,11 +121,23 @@ describe("navigation guard", () => {
     expect(electron.shell.openExternal).toHaveBeenCalledWith("https://example.com/phish");
   });
 
-  it("lets the packaged page reload itself but not open another local file", () => {
+  it("keeps the packaged page on app://elmwood: its own paths yes, local files and other hosts no", () => {
     const contents = guarded(packagedUrl);
     expect(navigate(contents, `${packagedUrl}#/settings`)).toBe(false);
+    expect(navigate(contents, "app://elmwood/settings?tab=api")).toBe(false);
+    expect(navigate(contents, "file:///opt/Elmwood/resources/app/out/renderer/index.html")).toBe(true);
     expect(navigate(contents, "file:///etc/passwd")).toBe(true);
+    expect(navigate(contents, "app://elmwood.example/index.html")).toBe(true);
+    expect(navigate(contents, "app://other/index.html")).toBe(true);
+    expect(navigate(contents, "app://user:pass@elmwood/index.html")).toBe(true);
+    expect(navigate(contents, "elmwood://elmwood/index.html")).toBe(true);
     expect(electron.shell.openExternal).not.toHaveBeenCalled();
+  });
+
+  it("holds a file: page (no longer used) to its one file", () => {
+    const filePage = "file:///opt/Elmwood/resources/app/out/renderer/index.html";
+    expect(isAppUrl(`${filePage}#/chat`, filePage)).toBe(true);
+    expect(isAppUrl("file:///etc/passwd", filePage)).toBe(false);
   });
 
   it("allows pages on the dev server's origin and nothing on another port", () => {

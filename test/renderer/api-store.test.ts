@@ -38,6 +38,26 @@ describe("local API settings store", () => {
     expect(store.getState().api).toMatchObject({ running: true, revision: 2 });
   });
 
+  it("keeps a later change on screen while the answer to an earlier one arrives", async () => {
+    const answers: ((value: ApiStatus) => void)[] = [];
+    const fake = fakeApi({
+      "api.get": () => status({}),
+      "api.update": () => new Promise<ApiStatus>((resolve) => answers.push(resolve)),
+    });
+    const store = createApiStore(fake.client);
+    await store.getState().refresh();
+    // A port typed, then the switch clicked before the port's answer came back.
+    const port = store.getState().update({ port: 5000 });
+    const on = store.getState().update({ enabled: true });
+    answers[0]?.(status({ port: 5000, revision: 1 }));
+    fake.emit("api.changed", status({ port: 5000, revision: 1 }));
+    await port;
+    expect(store.getState().api).toMatchObject({ port: 5000, enabled: true });
+    answers[1]?.(status({ port: 5000, enabled: true, revision: 2 }));
+    await on;
+    expect(store.getState().api).toMatchObject({ port: 5000, enabled: true, revision: 2 });
+  });
+
   it("puts the switch back when the engine refuses the change", async () => {
     const fake = fakeApi({
       "api.get": () => status({}),

@@ -60,3 +60,20 @@ export function byLabel<T extends Element = HTMLElement>(container: Element, lab
   if (!found) throw new Error(`nothing labelled "${label}"`);
   return found as T;
 }
+
+/** The element with this role whose text is `name` (buttons named by their words). */
+export function byRole<T extends Element = HTMLElement>(container: Element, role: "button", name: string): T {
+  const found = [...container.querySelectorAll(role)].find(
+    (element) => (element.getAttribute("aria-label") ?? element.textContent?.trim()) === name,
+  );
+  if (!found) throw new Error(`no ${role} named "${name}"`);
+  return found as unknown as T;
+}
+
+/** The form control inside the <label> whose text begins with `text`. */
+export function byLabelText<T extends Element = HTMLInputElement>(container: Element, text: string): T {
+  const label = [...container.querySelectorAll("label")].find((l) => l.textContent?.trim().startsWith(text));
+  const control = label?.querySelector("input, textarea, select");
+  if (!control) throw new Error(`no field labelled "${text}"`);
+  return control as unknown as T;
+}

@@ -1,10 +1,12 @@
 // @vitest-environment happy-dom
 import { act, createElement } from "react";
-import { afterEach, describe, expect, it } from "vitest";
-import type { ChatStarted } from "../../engine/api/contract.ts";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { ChatStarted, SearchHit } from "../../engine/api/contract.ts";
 import { Composer } from "../../renderer/chat/Composer.tsx";
 import { Markdown } from "../../renderer/components/Markdown.tsx";
-import { byLabel, click, type Mounted, mount, press, type } from "./dom.tsx";
+import { SearchView } from "../../renderer/search/SearchView.tsx";
+import { StorageSettings } from "../../renderer/settings/StorageSettings.tsx";
+import { byLabel, byLabelText, byRole, click, type Mounted, mount, press, type } from "./dom.tsx";
 import { fakeApi, message } from "./fake-api.ts";
 
 let mounted: Mounted | undefined;
@@ -112,5 +114,172 @@ describe("replies as Markdown", () => {
       createElement(Markdown, { text: 'Hi <img src=x onerror="alert(1)"> there' }),
     );
     expect(mounted.container.querySelector("img")).toBeNull();
+  });
+});
+
+describe("opening a search result", () => {
+  const pdfHit: SearchHit = {
+    chunkId: 7,
+    path: "/home/ann/papers/paper.pdf",
+    kind: "pdf",
+    location: "page 12",
+    page: 12,
+    lines: null,
+    score: 1,
+    snippet: "quince trees",
+    highlights: [[0, 6]],
+    text: "quince trees",
+    modifiedMs: 0,
+  };
+
+  function searchApi(jumped: boolean) {
+    return fakeApi({
+      "documents.status": () => ({ folders: [], indexing: false }),
+      "documents.search": () => ({
+        query: "quince",
+        partial: false,
+        match: "quince",
+        hits: [pdfHit],
+        tookMs: 1,
+      }),
+      "documents.open": (input) => ({
+        opened: true,
+        atPage: input.page ? { page: input.page, jumped } : null,
+      }),
+    });
+  }
+
+  // The search box waits for a pause in typing: on fake timeouts, the pause passes when the test says.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  async function typeQuery(view: Mounted, text: string) {
+    await type(byLabel<HTMLInputElement>(view.container, "Search documents"), text);
+    await act(() => vi.advanceTimersByTimeAsync(200));
+  }
+
+  it("asks for a PDF's page, and says so when the viewer opened it without jumping there", async () => {
+    const api = searchApi(false);
+    mounted = await mount(api, createElement(SearchView));
+    await typeQuery(mounted, "quince");
+    await click(byLabel(mounted.container, "Open paper.pdf at page 12"));
+    expect(api.calls.filter((c) => c.name === "documents.open").map((c) => c.input)).toEqual([
+      { path: pdfHit.path, reveal: false, page: 12 },
+    ]);
+    expect(mounted.stores.toasts.getState().toasts.map((t) => t.title)).toEqual([
+      "Opened paper.pdf; your viewer cannot jump to page 12.",
+    ]);
+  });
+
+  it("says nothing more when the viewer went to the page, and reveals without a page", async () => {
+    const api = searchApi(true);
+    mounted = await mount(api, createElement(SearchView));
+    await typeQuery(mounted, "quince");
+    await click(byLabel(mounted.container, "Open paper.pdf at page 12"));
+    expect(mounted.stores.toasts.getState().toasts).toEqual([]);
+    const reveal = byLabel(mounted.container, "Show in folder: paper.pdf");
+    // The accessible name begins with the visible text (WCAG 2.5.3, label in name).
+    expect(reveal.textContent).toBe("Show in folder");
+    await click(reveal);
+    expect(api.calls.filter((c) => c.name === "documents.open").at(-1)?.input).toEqual({
+      path: pdfHit.path,
+      reveal: true,
+    });
+  });
+});
+
+describe("moving the models folder from Settings", () => {
+  const info = {
+    dataFolder: "/home/ann/.local/share/elmwood",
+    dataFolderFromEnvironment: false,
+    modelsFolder: "/home/ann/.local/share/elmwood",
+    modelsPath: "/home/ann/.local/share/elmwood/models",
+    downloadsPath: "/home/ann/.local/share/elmwood/downloads",
+    moving: null,
+    problem: null,
+  };
+
+  function storageApi() {
+    return fakeApi({
+      "storage.get": () => info,
+      "storage.inspect": ({ path }) => ({
+        path,
+        state: "missing",
+        sameDisk: false,
+        neededBytes: 3_000_000_000,
+        freeBytes: 50_000_000_000,
+        summary: "The folder will be created, and the models moved into it.",
+      }),
+      "storage.moveModels": () => ({ jobId: "move1" }),
+      "storage.cancelMove": () => ({ cancelled: true }),
+    });
+  }
+
+  it("checks a typed folder, moves there with progress and Cancel, and says where the models are", async () => {
+    const api = storageApi();
+    mounted = await mount(api, createElement(StorageSettings));
+    const container = mounted.container;
+    expect(container.textContent).toContain("ELMWOOD_HOME");
+    await type(byLabelText(container, "New models folder"), "/mnt/big/models");
+    await click(byRole(container, "button", "Check folder"));
+    expect(container.querySelector('[role="status"]')?.textContent).toContain(
+      "The folder will be created, and the models moved into it.",
+    );
+    await click(byRole(container, "button", "Move models here"));
+    expect(api.calls.find((c) => c.name === "storage.moveModels")?.input).toEqual({
+      path: "/mnt/big/models",
+      mode: "move",
+    });
+
+    await act(async () =>
+      api.emit("storage.progress", {
+        jobId: "move1",
+        target: "/mnt/big/models",
+        event: { type: "progress", phase: "copying", doneBytes: 1_500_000_000, totalBytes: 3_000_000_000 },
+      }),
+    );
+    const bar = byLabel<HTMLProgressElement>(container, "Moving the models folder to /mnt/big/models");
+    expect(bar.value).toBe(0.5);
+    expect(container.textContent).toContain("Copying 1.50 GB of 3.00 GB");
+    await click(byRole(container, "button", "Cancel move"));
+    expect(api.calls.find((c) => c.name === "storage.cancelMove")?.input).toEqual({ jobId: "move1" });
+
+    await act(async () =>
+      api.emit("storage.progress", {
+        jobId: "move1",
+        target: "/mnt/big/models",
+        event: {
+          type: "done",
+          method: "copy",
+          bytes: 3_000_000_000,
+          leftBehind: null,
+          storage: { ...info, modelsFolder: "/mnt/big/models" },
+        },
+      }),
+    );
+    expect(container.textContent).toContain("The models are in /mnt/big/models now.");
+    expect([...container.querySelectorAll("dd code")].map((c) => c.textContent)).toEqual([
+      info.dataFolder,
+      "/mnt/big/models",
+    ]);
+  });
+
+  it("says nothing moved when a move was cancelled", async () => {
+    const api = storageApi();
+    mounted = await mount(api, createElement(StorageSettings));
+    await act(async () =>
+      api.emit("storage.progress", {
+        jobId: "move1",
+        target: "/mnt/big/models",
+        event: { type: "failed", error: { code: "CANCELLED", message: "Moving was cancelled." } },
+      }),
+    );
+    expect(mounted.container.querySelector('[role="alert"]')?.textContent).toContain(
+      "Nothing was moved; the models are where they were.",
+    );
   });
 });

@@ -2,16 +2,23 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ElmwoodService } from "../../engine/service.ts";
+import { buildPdf } from "../documents/fixtures.ts";
 import { makeServiceFixture, nextEvent, type ServiceFixture } from "./fixture.ts";
 
 let fx: ServiceFixture;
 let service: ElmwoodService;
 /** What documents.open asked the system to do. */
 const opened: string[] = [];
+/** Whether the opener's PDF viewer takes a page (as the person's viewer would, or would not). */
+let viewerTakesPage = true;
 const recordingOpener = {
   opener: {
     open: async (path: string) => void opened.push(`open ${path}`),
     reveal: async (path: string) => void opened.push(`reveal ${path}`),
+    openPdfAtPage: async (path: string, page: number) => {
+      opened.push(viewerTakesPage ? `open ${path} at page ${page}` : `open ${path}`);
+      return viewerTakesPage;
+    },
   },
 };
 
@@ -124,6 +131,10 @@ describe("the engine service before any model is installed", () => {
     const folder = join(fx.home, "notes");
     await mkdir(folder, { recursive: true });
     await writeFile(join(folder, "garden.md"), "# Garden\n\nThe elderberry hedge flowers in June.\n");
+    await writeFile(
+      join(folder, "orchard.pdf"),
+      buildPdf([["Apples and pears."], ["Quince trees want shelter from the wind."]]),
+    );
     const idle = nextEvent(service, "documents.progress", (e) => e.type === "idle");
     const added = await service.call("documents.addFolder", { path: folder });
     expect(added.path).toBe(folder);
@@ -151,5 +162,38 @@ describe("the engine service before any model is installed", () => {
       message: "/bin/sh is not in the search index.",
     });
     expect(opened).toHaveLength(2);
+  });
+
+  it("opens a PDF hit at its page, and says when the viewer could not be told the page", async () => {
+    const found = await service.call("documents.search", { query: "quince" });
+    const hit = found.hits[0];
+    expect(hit).toMatchObject({ kind: "pdf", page: 2 });
+    const pdf = join(fx.home, "notes", "orchard.pdf");
+    opened.length = 0;
+
+    viewerTakesPage = true;
+    expect(await service.call("documents.open", { path: pdf, page: hit?.page ?? 0 })).toEqual({
+      opened: true,
+      atPage: { page: 2, jumped: true },
+    });
+    viewerTakesPage = false;
+    expect(await service.call("documents.open", { path: pdf, page: 2 })).toEqual({
+      opened: true,
+      atPage: { page: 2, jumped: false },
+    });
+    // A page means nothing to a Markdown file, and showing a file in its folder has no page.
+    const garden = join(fx.home, "notes", "garden.md");
+    expect(await service.call("documents.open", { path: garden, page: 3 })).toEqual({
+      opened: true,
+      atPage: null,
+    });
+    expect(await service.call("documents.open", { path: pdf, page: 2, reveal: true })).toEqual({
+      opened: true,
+      atPage: null,
+    });
+    expect(opened).toEqual([`open ${pdf} at page 2`, `open ${pdf}`, `open ${garden}`, `reveal ${pdf}`]);
+    await expect(service.call("documents.open", { path: pdf, page: 0 })).rejects.toMatchObject({
+      code: "BAD_INPUT",
+    });
   });
 });

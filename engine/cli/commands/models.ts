@@ -3,8 +3,10 @@ import { CATALOG, estimate, formatBytes, recommendedModel } from "../../../model
 import { ModelLibrary } from "../../../models/library.ts";
 import type { LibraryProgress } from "../../../models/progress.ts";
 import type { StoredModel } from "../../../models/store.ts";
+import { recoverModelStoreMove } from "../../../models/store-move.ts";
 import { ElmwoodError, isElmwoodError } from "../../errors.ts";
 import type { Precision } from "../../openelm/graph.ts";
+import { elmwoodPaths } from "../../paths.ts";
 import { type Command, log, printJson } from "../command.ts";
 import { abortOnSigint } from "../progress.ts";
 
@@ -352,6 +354,8 @@ export const models: Command = {
   help: USAGE,
   async run(args) {
     const [sub, ...rest] = args;
+    // A move of the store that a crash interrupted is finished or undone before the store is used.
+    await recoverModelStoreMove(elmwoodPaths());
     const library = new ModelLibrary();
     switch (sub) {
       case "list":

@@ -15,6 +15,8 @@ export interface Browser {
   page: Page;
   /** Console errors and page errors, to assert a clean run. */
   problems: string[];
+  /** Drops the problems a test caused on purpose (a call it made fail), matched by `pattern`. */
+  forgive(pattern: RegExp): number;
   screenshot(name: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -46,7 +48,14 @@ export async function openBrowser(options: { colorScheme?: "light" | "dark" } = 
   const page = context.pages()[0] ?? (await context.newPage());
   const problems: string[] = [];
   page.on("console", (message) => {
-    if (message.type() === "error") problems.push(message.text());
+    if (message.type() !== "error") return;
+    // A failed request names only its status; where it went says which call it was.
+    const { url } = message.location();
+    problems.push(
+      url && message.text().startsWith("Failed to load resource")
+        ? `${message.text()} at ${url}`
+        : message.text(),
+    );
   });
   page.on("pageerror", (error) => problems.push(error.message));
   await mkdir(SCREENSHOTS, { recursive: true });
@@ -54,6 +63,11 @@ export async function openBrowser(options: { colorScheme?: "light" | "dark" } = 
     context,
     page,
     problems,
+    forgive(pattern) {
+      const before = problems.length;
+      problems.splice(0, problems.length, ...problems.filter((problem) => !pattern.test(problem)));
+      return before - problems.length;
+    },
     async screenshot(name) {
       const path = join(SCREENSHOTS, `${name}.png`);
       await page.screenshot({ path });

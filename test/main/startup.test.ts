@@ -1,0 +1,105 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
+/**
+ * main/index.ts run against stand-ins for Electron and the engine, to check the order Electron
+ * requires: scheme privileges before `ready`, the app:// handler before the window loads its page.
+ */
+const fake = await vi.hoisted(async () => {
+  const { EventEmitter } = await import("node:events");
+  const order: string[] = [];
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
+  const app = Object.assign(new EventEmitter(), {
+    enableSandbox: vi.fn(() => order.push("enableSandbox")),
+    requestSingleInstanceLock: vi.fn(() => true),
+    whenReady: vi.fn(() => ready),
+    quit: vi.fn(),
+  });
+  const protocol = {
+    registerSchemesAsPrivileged: vi.fn(() => order.push("registerSchemesAsPrivileged")),
+    handle: vi.fn((scheme: string) => order.push(`handle:${scheme}`)),
+  };
+  return { order, app, protocol, ready: () => markReady() };
+});
+
+vi.mock("electron", async () => {
+  const { EventEmitter } = await import("node:events");
+  class FakeBrowserWindow extends EventEmitter {
+    readonly webContents = Object.assign(new EventEmitter(), { setWindowOpenHandler: vi.fn() });
+    loadURL = vi.fn(async (url: string) => {
+      fake.order.push(`loadURL:${url}`);
+    });
+  }
+  const electron = {
+    app: fake.app,
+    protocol: fake.protocol,
+    BrowserWindow: FakeBrowserWindow,
+    dialog: { showOpenDialog: vi.fn() },
+    ipcMain: { handle: vi.fn() },
+    session: {
+      defaultSession: {
+        webRequest: { onHeadersReceived: vi.fn() },
+        setPermissionRequestHandler: vi.fn(),
+        setPermissionCheckHandler: vi.fn(() => fake.order.push("secureSession")),
+      },
+    },
+    shell: { openPath: vi.fn(), showItemInFolder: vi.fn(), openExternal: vi.fn() },
+    screen: { getAllDisplays: () => [{ workArea: { x: 0, y: 0, width: 1920, height: 1080 } }] },
+    Menu: { setApplicationMenu: vi.fn(), buildFromTemplate: vi.fn(() => ({})) },
+  };
+  return { ...electron, default: electron };
+});
+
+vi.mock("../../engine/service.ts", () => ({
+  ElmwoodService: class {
+    call = vi.fn();
+    onAny = vi.fn(() => () => undefined);
+    startIndexing = vi.fn();
+    close = vi.fn(async () => {});
+  },
+}));
+vi.mock("../../engine/server/api-door.ts", () => ({
+  ApiDoor: class {
+    start = vi.fn(async () => {});
+    close = vi.fn(async () => {});
+  },
+}));
+
+let home: string;
+const savedHome = process.env.ELMWOOD_HOME;
+const savedRendererUrl = process.env.ELECTRON_RENDERER_URL;
+
+beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), "elmwood-startup-"));
+  process.env.ELMWOOD_HOME = home;
+  delete process.env.ELECTRON_RENDERER_URL;
+});
+
+afterAll(async () => {
+  if (savedHome === undefined) delete process.env.ELMWOOD_HOME;
+  else process.env.ELMWOOD_HOME = savedHome;
+  if (savedRendererUrl !== undefined) process.env.ELECTRON_RENDERER_URL = savedRendererUrl;
+  await rm(home, { recursive: true, force: true });
+});
+
+describe("starting the desktop app", () => {
+  it("registers app: before ready, installs its handler after, and then loads app://elmwood", async () => {
+    await import("../../main/index.ts");
+    expect(fake.order).toEqual(["enableSandbox", "registerSchemesAsPrivileged"]);
+
+    fake.ready();
+    await vi.waitFor(() => expect(fake.order.some((step) => step.startsWith("loadURL:"))).toBe(true));
+    expect(fake.order).toEqual([
+      "enableSandbox",
+      "registerSchemesAsPrivileged",
+      "secureSession",
+      "handle:app",
+      "loadURL:app://elmwood/index.html",
+    ]);
+  });
+});
