@@ -157,6 +157,9 @@ process.stdout.write(
       copyInOutMs: copyMs,
       ownLoopMs: first.tokenMs - runMs - copyMs,
       messageMs: first.messageMs,
+      // From the profiled run (a run of its own, later, with profiling's own cost): its time per token
+      // in onnxruntime, how much of it was kernels and the executor, and the kernels by operator.
+      profiledRunMs: profile?.runMs ?? null,
       kernelsMs: profile?.kernelsMs ?? null,
       executorMs: profile?.executorMs ?? null,
       topOperators: profile?.byOperator.slice(0, 8) ?? null,
