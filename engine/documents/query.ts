@@ -9,6 +9,10 @@ export interface ParsedQuery {
   match?: string;
   /** The words and phrases searched for, for highlighting and for showing what was understood. */
   terms: string[];
+  /** The FTS5 expression of the excluded words (-word), matched by chunks that must not be hits. */
+  exclude?: string;
+  /** Whether every included term is a "quoted phrase": the person wants those exact words. */
+  exact?: boolean;
 }
 
 const TOKEN = /[\p{L}\p{N}\p{M}]+/gu;
@@ -17,6 +21,7 @@ export function parseQuery(input: string, options: { asYouType?: boolean } = {})
   const include: string[] = [];
   const exclude: string[] = [];
   const terms: string[] = [];
+  let phrases = 0;
   const parts = [...input.matchAll(/(-?)"([^"]*)("?)|(\S+)/g)];
   parts.forEach((part, i) => {
     const isLast = i === parts.length - 1;
@@ -25,7 +30,10 @@ export function parseQuery(input: string, options: { asYouType?: boolean } = {})
       if (!tokens.length) return;
       const phrase = quote(tokens.join(" "));
       (part[1] ? exclude : include).push(phrase);
-      if (!part[1]) terms.push(tokens.join(" "));
+      if (!part[1]) {
+        terms.push(tokens.join(" "));
+        phrases++;
+      }
       return;
     }
     let word = part[4];
@@ -43,8 +51,9 @@ export function parseQuery(input: string, options: { asYouType?: boolean } = {})
     if (!negative) terms.push(tokens.join(" "));
   });
   if (!include.length) return { terms };
-  const match = exclude.length ? `(${include.join(" ")}) NOT (${exclude.join(" OR ")})` : include.join(" ");
-  return { match, terms };
+  const excluded = exclude.length ? exclude.join(" OR ") : undefined;
+  const match = excluded ? `(${include.join(" ")}) NOT (${excluded})` : include.join(" ");
+  return { match, terms, exclude: excluded, exact: phrases === include.length };
 }
 
 function quote(text: string): string {
