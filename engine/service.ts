@@ -6,6 +6,7 @@
  */
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
+import { EMBEDDING_CATALOG, findEmbeddingEntry } from "../models/embedding-catalog.ts";
 import { checkRepoId } from "../models/hub-client.ts";
 import {
   CATALOG,
@@ -20,10 +21,14 @@ import {
   type ApiStatus,
   type CallName,
   type CallOutput,
+  type CitedChunk,
   CONTRACT_VERSION,
+  type Conversation,
   type ElmwoodApi,
   type EventName,
   type EventPayload,
+  type MeaningStatus,
+  type Message,
   type ModelStatus,
   type Status,
   type ValidInput,
@@ -31,22 +36,34 @@ import {
 import { toErrorInfo, validateCall } from "./api/validate.ts";
 import { ChatEngine, type ChatModels, toSamplingOptions } from "./chat/chat-engine.ts";
 import { ConversationStore } from "./chat/store.ts";
+import type { Embedder } from "./documents/embedding/embedder.ts";
 import { askAboutResults } from "./documents/grounded.ts";
+import { hybridSearch } from "./documents/hybrid-search.ts";
 import { IndexStore } from "./documents/index-store.ts";
 import { DocumentIndexer, type IndexerOptions } from "./documents/indexer.ts";
 import { type FileOpener, systemOpener } from "./documents/open-file.ts";
 import { readDocument } from "./documents/read-document.ts";
-import { searchIndex } from "./documents/search.ts";
 import { summarizeSections } from "./documents/summarize.ts";
 import type { Section } from "./documents/types.ts";
+import { VectorIndexer } from "./documents/vector-indexer.ts";
 import { ElmwoodError, isElmwoodError } from "./errors.ts";
+import { ConversationGrounding } from "./grounding/ground-turn.ts";
+import { GroundingStore } from "./grounding/store.ts";
 import { type ElmwoodPaths, elmwoodPaths } from "./paths.ts";
-import { groundingHits } from "./service/ask-sources.ts";
+import { groundingPassages } from "./service/ask-sources.ts";
+import { attachPath } from "./service/attach.ts";
 import { createCompletion } from "./service/completion.ts";
 import { type AnyListener, ContractEvents, type Listener } from "./service/events.ts";
 import { Jobs } from "./service/jobs.ts";
+import { MeaningModels } from "./service/meaning.ts";
 import { ModelManager } from "./service/model-manager.ts";
-import { toCatalogItem, toDownloadInfo, toModelInfo } from "./service/wire.ts";
+import {
+  toCatalogItem,
+  toDownloadInfo,
+  toEmbeddingCatalogItem,
+  toEmbeddingInfo,
+  toModelInfo,
+} from "./service/wire.ts";
 import {
   loadApiSettings,
   regenerateApiToken,
@@ -71,6 +88,8 @@ export interface ElmwoodServiceOptions {
   maxQueue?: number;
   /** Opens files for documents.open (the desktop app passes Electron's shell). */
   opener?: FileOpener;
+  /** Stands in for the embedding model (tests pass a deterministic one). */
+  embedder?: Embedder;
 }
 
 type Handlers = { [N in CallName]: (input: ValidInput<N>) => Promise<CallOutput<N>> | CallOutput<N> };
@@ -89,6 +108,9 @@ export class ElmwoodService implements ElmwoodApi {
   private readonly jobs = new Jobs();
   private readonly tokenizer = llamaTokenizer();
   private indexer: DocumentIndexer | undefined;
+  private vectorIndexer: VectorIndexer | undefined;
+  private readonly meaning: MeaningModels;
+  private readonly grounding: GroundingStore;
   private statusQueued = false;
   private apiRevision = 0;
   private apiSettingsQueue: Promise<void> = Promise.resolve();
@@ -110,6 +132,8 @@ export class ElmwoodService implements ElmwoodApi {
     });
     this.settings = new SettingsStore(this.db);
     this.conversations = new ConversationStore(this.db);
+    this.meaning = new MeaningModels({ paths: this.paths, embedder: options.embedder });
+    this.grounding = new GroundingStore(this.db);
     this.models = new ModelManager({
       library: this.library,
       paths: this.paths,
@@ -126,10 +150,16 @@ export class ElmwoodService implements ElmwoodApi {
       chatModels,
       this.tokenizer,
       (event, payload) => {
-        this.events.emit(event, payload);
+        if (event === "chat.done") {
+          const done = payload as EventPayload<"chat.done">;
+          this.events.emit("chat.done", { ...done, message: this.withSources(done.message) });
+        } else this.events.emit(event, payload);
         if (event !== "chat.token") this.queueStatus();
       },
       () => this.settings.get(),
+      new ConversationGrounding(this.grounding, async (question, scope, limit) =>
+        groundingPassages(this.db, question, undefined, { folders: scope, limit }, await this.meaningIndex()),
+      ),
     );
   }
 
@@ -169,6 +199,7 @@ export class ElmwoodService implements ElmwoodApi {
   /** Catches the document index up with the folders added before (the app calls this at start). */
   startIndexing(): void {
     this.documents().start();
+    this.vectors().wake();
   }
 
   /** Stops replies and jobs (saving what was written), the indexer and the model; closes the database. */
@@ -178,6 +209,8 @@ export class ElmwoodService implements ElmwoodApi {
     await this.chat.close();
     await this.jobs.close();
     await this.indexer?.close();
+    await this.vectorIndexer?.close();
+    await this.meaning.close();
     await this.models.close();
     this.events.clear();
     this.db.close();
@@ -193,6 +226,7 @@ export class ElmwoodService implements ElmwoodApi {
       documents: {
         folders: folders.length,
         indexing: folders.some((f) => INDEXING_STATES.has(f.state)),
+        meaning: (({ state, embedded, total }) => ({ state, embedded, total }))(await this.meaningStatus()),
       },
       home: this.paths.home,
     };
@@ -292,16 +326,88 @@ export class ElmwoodService implements ElmwoodApi {
 
   private documents(): DocumentIndexer {
     if (!this.indexer) {
-      this.indexer = new DocumentIndexer(this.db, {
+      const indexer = new DocumentIndexer(this.db, {
         watch: this.settings.get().watchFolders,
         ...this.options.indexer,
       });
-      this.indexer.on((event) => {
+      this.indexer = indexer;
+      indexer.on((event) => {
         this.emit("documents.progress", event);
         if (event.type === "folder" || event.type === "idle") this.queueStatus();
+        // Vectors follow the words: once the word index has caught up, the new chunks get theirs.
+        if (event.type === "idle") this.vectors().wake();
       });
     }
     return this.indexer;
+  }
+
+  /** The background embedding of chunks (search by meaning), paused while the setting is off. */
+  private vectors(): VectorIndexer {
+    if (!this.vectorIndexer) {
+      const vectors = new VectorIndexer(this.db, {
+        openEmbedder: () => this.meaning.documentEmbedder(),
+        wordIndexBusy: () => this.indexer?.busy ?? false,
+        paused: !this.settings.get().meaningSearch,
+      });
+      this.vectorIndexer = vectors;
+      vectors.on((event) => {
+        this.emit("documents.progress", event);
+        this.queueStatus();
+      });
+    }
+    return this.vectorIndexer;
+  }
+
+  /** Where meaning search stands: no model, embedding, ready... (what search and status report). */
+  private async meaningStatus(): Promise<MeaningStatus> {
+    const status = this.vectors().status();
+    if (status.state === "no-model" && (await this.meaning.available())) {
+      return { ...status, state: this.vectors().paused ? "paused" : "waiting" };
+    }
+    if (status.state !== "no-model" && !(await this.meaning.available()))
+      return { ...status, state: "no-model" };
+    return status;
+  }
+
+  /** Vectors already made are searched even while embedding is paused (the setting only stops the work). */
+  private async meaningIndex() {
+    return this.meaning.meaningIndex(this.db);
+  }
+
+  /** A model was installed or removed: load the new one from now on, and embed with it. */
+  private async meaningModelChanged(): Promise<void> {
+    await this.vectors().reset();
+    await this.meaning.reset();
+    this.vectors().wake();
+    this.queueStatus();
+  }
+
+  /** Assistant messages with the passages they were given (chat grounded in documents). */
+  private withSources(message: Message): Message {
+    if (message.role !== "assistant") return message;
+    const sources = this.grounding
+      .sourcesByMessage(message.conversationId, (id) => (id === message.id ? message.content : undefined))
+      .get(message.id);
+    return sources ? { ...message, sources } : message;
+  }
+
+  /** A conversation as doors show it: its messages with their passages, and what it draws on. */
+  private grounded(conversation: Conversation): Conversation {
+    const contents = new Map(conversation.messages.map((m) => [m.id, m.content]));
+    const sources = this.grounding.sourcesByMessage(conversation.id, (id) => contents.get(id));
+    return {
+      ...conversation,
+      messages: conversation.messages.map((m) => {
+        const list = m.role === "assistant" ? sources.get(m.id) : undefined;
+        return list ? { ...m, sources: list } : m;
+      }),
+      attachments: this.grounding.attachments(conversation.id),
+    };
+  }
+
+  private sourcesOf(conversationId: string, messageId: string): CitedChunk[] {
+    const message = this.conversations.wire(conversationId, messageId);
+    return this.withSources(message).sources ?? [];
   }
 
   private async loadedCompletion(signal: AbortSignal) {
@@ -328,12 +434,12 @@ export class ElmwoodService implements ElmwoodApi {
       this.started(this.chat.edit(input.conversationId, input.messageId, input.content)),
     "chat.switchBranch": (input) => {
       this.conversations.switchTo(input.conversationId, input.messageId);
-      return this.conversations.view(input.conversationId);
+      return this.grounded(this.conversations.view(input.conversationId));
     },
 
-    "conversations.create": (input) => this.chat.create(input.title, input.settings),
+    "conversations.create": (input) => this.grounded(this.chat.create(input.title, input.settings)),
     "conversations.list": (input) => this.conversations.list(input.limit, input.offset),
-    "conversations.get": (input) => this.conversations.view(input.id),
+    "conversations.get": (input) => this.grounded(this.conversations.view(input.id)),
     "conversations.rename": (input) => this.conversations.rename(input.id, input.title),
     "conversations.delete": (input) => {
       this.chat.stop({ conversationId: input.id });
@@ -343,6 +449,32 @@ export class ElmwoodService implements ElmwoodApi {
     "conversations.updateSettings": ({ id, ...patch }) => {
       const record = this.chat.updateSettings(id, patch);
       return { systemPrompt: record.systemPrompt, sampling: record.sampling, model: record.model };
+    },
+    "conversations.attach": async ({ id, path }) => {
+      this.conversations.get(id); // NOT_FOUND for a conversation that is not there
+      const { path: attached, kind } = await attachPath(this.documents(), path);
+      this.grounding.attach(id, attached, kind);
+      this.queueStatus();
+      return { attachments: this.grounding.attachments(id) };
+    },
+    "conversations.detach": ({ id, path }) => {
+      this.conversations.get(id);
+      const known = this.grounding.attachments(id).find((a) => a.path === path || a.path === resolve(path));
+      if (known) this.grounding.detach(id, known.path);
+      return { attachments: this.grounding.attachments(id) };
+    },
+    "conversations.excludeSource": ({ id, messageId, n }) => {
+      this.conversations.message(id, messageId);
+      const source = this.grounding.source(messageId, n);
+      if (!source) {
+        throw new ElmwoodError(
+          "NOT_FOUND",
+          `That reply was given no passage [${n}].`,
+          "Open the reply's sources to see the passages it used.",
+        );
+      }
+      this.grounding.exclude(id, source.path, source.location);
+      return { sources: this.sourcesOf(id, messageId) };
     },
 
     "completions.create": async (input) => {
@@ -387,9 +519,11 @@ export class ElmwoodService implements ElmwoodApi {
 
     "models.catalog": async () => {
       const { models } = await this.library.list();
+      const embeddings = (await this.library.embeddings()).models;
       return {
         entries: CATALOG.map((entry) => toCatalogItem(entry, models)),
         recommended: recommendedModel().slug,
+        embedding: EMBEDDING_CATALOG.map((entry) => toEmbeddingCatalogItem(entry, embeddings)),
       };
     },
     "models.list": async () => {
@@ -399,9 +533,31 @@ export class ElmwoodService implements ElmwoodApi {
         broken: broken.map(({ name, problem }) => ({ name, problem })),
         downloads: (await this.library.listDownloads()).map(toDownloadInfo),
         defaultModel: (await this.library.getDefault()) ?? null,
+        embedding: (await this.library.embeddings()).models.map(toEmbeddingInfo),
       };
     },
     "models.pull": (input) => {
+      const embedding = findEmbeddingEntry(input.repo);
+      if (embedding) {
+        const jobId = this.jobs.start("pull", async (signal, id) => {
+          const report = (progress: EventPayload<"models.progress">["progress"]) =>
+            this.emit("models.progress", { jobId: id, kind: "pull", target: input.repo, progress });
+          try {
+            const result = await this.library.pullEmbedding(embedding.repoId, {
+              force: input.force,
+              signal,
+              onProgress: report,
+            });
+            await this.meaningModelChanged();
+            report({ type: "finished-embedding", model: toEmbeddingInfo(result.model) });
+          } catch (error) {
+            report({ type: "failed", error: toErrorInfo(error) });
+          } finally {
+            this.queueStatus();
+          }
+        });
+        return { jobId };
+      }
       // A repository id that can never work is refused now, not in an event later.
       checkRepoId(findCatalogEntry(input.repo)?.repoId ?? input.repo);
       const jobId = this.libraryJob("pull", input.repo, async (signal, onProgress) =>
@@ -447,6 +603,13 @@ export class ElmwoodService implements ElmwoodApi {
       return { jobId };
     },
     "models.remove": async (input) => {
+      if (await this.library.isEmbedding(input.name)) {
+        await this.vectors().reset();
+        await this.meaning.reset();
+        await this.library.removeEmbedding(input.name);
+        await this.meaningModelChanged();
+        return { name: input.name, removedSourceBytes: null };
+      }
       // Before unloading it: a folder served by path is the user's, and stays loaded and on disk.
       this.library.refuseAttached(input.name, "be removed");
       await this.models.release(input.name);
@@ -481,6 +644,8 @@ export class ElmwoodService implements ElmwoodApi {
     "settings.get": () => this.settings.get(),
     "settings.update": (input) => {
       const settings = this.settings.update(input);
+      if (input.meaningSearch === false) this.vectors().pause();
+      if (input.meaningSearch === true) this.vectors().resume();
       this.queueStatus();
       return settings;
     },
@@ -515,11 +680,18 @@ export class ElmwoodService implements ElmwoodApi {
       this.queueStatus();
       return { removed };
     },
-    "documents.status": () => {
+    "documents.status": async () => {
       const folders = new IndexStore(this.db).status();
-      return { folders, indexing: folders.some((f) => INDEXING_STATES.has(f.state)) };
+      return {
+        folders,
+        indexing: folders.some((f) => INDEXING_STATES.has(f.state)),
+        meaning: await this.meaningStatus(),
+      };
     },
-    "documents.search": ({ query, ...options }) => searchIndex(this.db, query, options),
+    "documents.search": async ({ query, ...options }) => {
+      const result = await hybridSearch(this.db, query, options, await this.meaningIndex());
+      return { ...result, meaning: await this.meaningStatus() };
+    },
     "documents.open": async ({ path, reveal }) => {
       // Only files the index holds: a door must not become a way to launch anything on the machine.
       if (!new IndexStore(this.db).file(resolve(path))) {
@@ -539,13 +711,13 @@ export class ElmwoodService implements ElmwoodApi {
         const report = (event: EventPayload<"answer.progress">["event"]) =>
           this.emit("answer.progress", { jobId: id, question, event });
         try {
-          const hits = groundingHits(this.db, question, query, {
-            limit,
-            folders,
-            kinds,
-            modifiedAfter,
-            modifiedBefore,
-          });
+          const hits = await groundingPassages(
+            this.db,
+            question,
+            query,
+            { limit, folders, kinds, modifiedAfter, modifiedBefore },
+            await this.meaningIndex(),
+          );
           report({ type: "sources", hits });
           const completion = await this.loadedCompletion(signal);
           const answer = await askAboutResults(

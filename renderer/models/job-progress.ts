@@ -119,6 +119,8 @@ export function applyProgress(
         detail: `Installed as ${progress.model.name}`,
         model: progress.model,
       };
+    case "finished-embedding":
+      return { ...job, phase: "finished", detail: `Installed ${progress.model.name}: search now finds meaning` };
     case "failed":
       return { ...job, phase: endedWith(progress.error, requested), error: progress.error };
   }

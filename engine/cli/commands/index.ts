@@ -1,5 +1,6 @@
 /** Every CLI command, in the order `elmwood --help` lists them. */
 import type { Command } from "../command.ts";
+import { ask } from "./ask.ts";
 import { bench } from "./bench.ts";
 import { convert } from "./convert.ts";
 import { index } from "./doc-index.ts";
@@ -19,6 +20,7 @@ export const commands: Command[] = [
   tokenize,
   index,
   search,
+  ask,
   summarize,
   bench,
   serve,
