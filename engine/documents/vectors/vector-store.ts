@@ -180,6 +180,8 @@ export class VectorStore {
   nearest(query: Float32Array, k: number, filters: SearchFilters = {}): Neighbour[] {
     const space = this.space();
     if (!space || query.length !== space.dims || k < 1) return [];
+    // A vector with no direction (a query of stop words only, for some models) is near nothing.
+    if (!query.some((x) => x !== 0)) return [];
     const index = this.#memory().index;
     const code = signCode(query);
     const count = Math.max(FIRST_PASS, k * 8);
