@@ -6,24 +6,25 @@
  *
  * Bounded work per query: BM25 costs about two microseconds per matching chunk, so a word found in
  * nearly every chunk of a 100,000-chunk index took 200 ms to rank in full. A query that matches more
- * than `rankCap` chunks is one whose words say little about which chunk is meant; its word matches
- * are then ranked among the meaning candidates and the newest `rankCap` matches only (the result says
- * `partial`), so no query ranks more than a few thousand chunks.
+ * than `rankCap` chunks is one whose words say little about which chunk is meant. Its word side is
+ * then the meaning candidates that contain the words, in the meaning's order (checked on their text,
+ * text-match.ts), or the newest matches when nothing is near in meaning; by words alone, the newest
+ * `rankCap` matches ranked. Either way the result says `partial`, and no query ranks more than a
+ * couple of thousand chunks.
  */
 import type { Db } from "../store/database.ts";
 import type { SearchFilters } from "./filters.ts";
 import { parseQuery } from "./query.ts";
 import {
+  boundedMatchCount,
   type LexicalQuery,
-  type LexicalRow,
   lexicalRows,
-  matchCount,
   type SearchHit,
   type SearchOptions,
   type SearchResult,
   toHit,
-  typingCutoff,
 } from "./search.ts";
+import { matchSnippet, matchText } from "./text-match.ts";
 import type { DocumentKind } from "./types.ts";
 import type { VectorStore } from "./vectors/vector-store.ts";
 
@@ -38,7 +39,7 @@ export interface HybridOptions extends SearchOptions {
   candidates?: number;
   /** Meaning candidates less similar than this (cosine) are left out; default 0.2. */
   minSimilarity?: number;
-  /** Word matches ranked in full up to this many (default 5,000). */
+  /** Word matches ranked in full up to this many (default 1,000 beside meaning, 2,000 by words alone). */
   rankCap?: number;
 }
 
@@ -49,14 +50,13 @@ export interface HybridResult extends SearchResult {
 
 /** Cormack, Clarke and Büttcher's constant: it damps the weight of the very first ranks. */
 export const RRF_K = 60;
-const RANK_CAP = 5_000;
-
-interface Candidate {
-  id: number;
-  lexical?: LexicalRow;
-  /** Set when the meaning side proposed it. */
-  similarity?: number;
-}
+/**
+ * Word matches ranked in full beside the meaning side. Ranking costs about 8 µs per match here (BM25
+ * and the snippet of each, before the sort), so this bounds it near 8 ms.
+ */
+const RANK_CAP = 1_000;
+/** Word matches ranked when search goes by words alone: the newest this many of an unselective query. */
+const WORDS_RANK_CAP = 2_000;
 
 /** Reciprocal rank fusion of two rankings (ids best first); returns ids with their fused scores, best first. */
 export function fuseRankings(
@@ -82,6 +82,7 @@ export async function hybridSearch(
   const limit = Math.max(1, Math.min(100, Math.floor(options.limit ?? 10)));
   const offset = Math.max(0, Math.floor(options.offset ?? 0));
   const want = Math.max(options.candidates ?? 50, offset + limit);
+  const words = options.snippetWords ?? 24;
   const parsed = parseQuery(query, { asYouType: options.asYouType });
   const filters: SearchFilters = {
     folders: options.folders,
@@ -89,19 +90,16 @@ export async function hybridSearch(
     modifiedAfter: options.modifiedAfter,
     modifiedBefore: options.modifiedBefore,
   };
-  const empty = (mode: HybridResult["mode"]): HybridResult => ({
-    query,
-    match: parsed.match ?? "",
-    partial: false,
-    hits: [],
-    tookMs: performance.now() - started,
-    mode,
-  });
-  if (!parsed.match) return empty("words");
+  const meaningIndexed = meaning !== undefined && meaning.store.space() !== undefined;
+  const useMeaning = meaningIndexed && !parsed.exact;
+  const mode: HybridResult["mode"] = useMeaning ? "hybrid" : "words";
+  if (!parsed.match) {
+    return { query, match: "", partial: false, hits: [], tookMs: performance.now() - started, mode };
+  }
 
   // Meaning: the typed words without search syntax; quoted phrases alone ask for exact words.
-  const useMeaning = meaning !== undefined && !parsed.exact && meaning.store.space() !== undefined;
   let neighbours: { chunkId: number; similarity: number }[] = [];
+  let details = new Map<number, ChunkRow>();
   if (useMeaning) {
     const vector = await meaning.embedQuery(parsed.terms.join(" "));
     const minSimilarity = options.minSimilarity ?? 0.2;
@@ -109,109 +107,100 @@ export async function hybridSearch(
       .nearest(vector, want, filters)
       .map((n) => ({ chunkId: n.chunkId, similarity: 1 - n.distance }))
       .filter((n) => n.similarity >= minSimilarity);
-    if (parsed.exclude && neighbours.length) {
-      const excluded = new Set(
-        lexicalRows(
-          db,
-          {
-            match: parsed.exclude,
-            filters: {},
-            limit: neighbours.length,
-            offset: 0,
-            snippetWords: 4,
-            chunkIds: neighbours.map((n) => n.chunkId),
-          },
-          query,
-        ).map((r) => r.chunk_id),
-      );
-      neighbours = neighbours.filter((n) => !excluded.has(n.chunkId));
-    }
+    details = chunkDetails(
+      db,
+      neighbours.map((n) => n.chunkId),
+    );
+    const exclusions = { ...parsed, included: [] };
+    neighbours = neighbours.filter((n) => {
+      const row = details.get(n.chunkId);
+      return row !== undefined && matchText(exclusions, row.text, row.location) !== undefined;
+    });
   }
 
-  // Words: ranked in full when the query is selective, otherwise within a bounded set.
-  const base: LexicalQuery = {
-    match: parsed.match,
-    filters,
-    limit: want,
-    offset: 0,
-    snippetWords: options.snippetWords ?? 24,
-  };
-  const cap = Math.min(
-    options.rankCap ?? RANK_CAP,
-    options.asYouType ? (options.typingRankCap ?? RANK_CAP) : Infinity,
-  );
-  const count = matchCount(db, parsed.match);
+  // Words: ranked in full when the query is selective; otherwise the meaning candidates that contain
+  // the words are the word side, in the meaning's order, or (by words alone) the newest matches.
+  const base: LexicalQuery = { match: parsed.match, filters, limit: want, offset: 0, snippetWords: words };
+  let cap = options.rankCap ?? (meaningIndexed ? RANK_CAP : WORDS_RANK_CAP);
+  if (options.asYouType) cap = Math.min(cap, options.typingRankCap ?? cap);
   let partial = false;
-  let lexical: LexicalRow[];
-  if (count <= cap) {
-    lexical = lexicalRows(db, base, query);
+  let byWords: SearchHit[];
+  if (boundedMatchCount(db, parsed.match, cap) <= cap) {
+    byWords = lexicalRows(db, base, query).map(toHit);
+  } else if (neighbours.length) {
+    partial = true;
+    byWords = neighbours.flatMap((n) => {
+      const row = details.get(n.chunkId) as ChunkRow;
+      const found = matchText(parsed, row.text, row.location);
+      return found ? [toChunkHit(row, matchSnippet(row.text, found, words), "words")] : [];
+    });
+  } else if (meaningIndexed) {
+    // Nothing is near in meaning (a half-typed word, an exact phrase): the newest matches, which cost
+    // nothing to find.
+    partial = true;
+    byWords = lexicalRows(db, { ...base, order: "newest" }, query).map(toHit);
   } else {
     partial = true;
-    const newest = lexicalRows(db, { ...base, fromRowid: typingCutoff(db, parsed.match, cap, count) }, query);
-    const amongMeaning = neighbours.length
-      ? lexicalRows(db, { ...base, chunkIds: neighbours.map((n) => n.chunkId) }, query)
-      : [];
-    const seen = new Set<number>();
-    lexical = [];
-    for (const row of [...amongMeaning, ...newest].sort((a, b) => a.rank - b.rank)) {
-      if (seen.has(row.chunk_id)) continue;
-      seen.add(row.chunk_id);
-      lexical.push(row);
-    }
-    lexical = lexical.slice(0, want);
+    const newest = newestMatch(db, parsed.match, cap);
+    byWords = lexicalRows(db, { ...base, fromRowid: newest }, query).map(toHit);
   }
 
-  const candidates = new Map<number, Candidate>();
-  for (const row of lexical) candidates.set(row.chunk_id, { id: row.chunk_id, lexical: row });
-  for (const n of neighbours) {
-    const known = candidates.get(n.chunkId) ?? { id: n.chunkId };
-    candidates.set(n.chunkId, { ...known, similarity: n.similarity });
-  }
-  const fused = fuseRankings([lexical.map((r) => r.chunk_id), neighbours.map((n) => n.chunkId)]);
-  const page = fused.slice(offset, offset + limit);
-  const details = chunkDetails(
-    db,
-    page.filter((p) => !candidates.get(p.id)?.lexical).map((p) => p.id),
-  );
+  const fromWords = new Map(byWords.map((h) => [h.chunkId, h]));
+  const similarity = new Map(neighbours.map((n) => [n.chunkId, n.similarity]));
+  const fused = fuseRankings([byWords.map((h) => h.chunkId), neighbours.map((n) => n.chunkId)]);
   const hits: SearchHit[] = [];
-  for (const { id, score } of page) {
-    const candidate = candidates.get(id) as Candidate;
-    const similarity = candidate.similarity === undefined ? null : Number(candidate.similarity.toFixed(4));
-    const scored = { score: Number((score * 1000).toPrecision(6)), similarity };
-    if (candidate.lexical) {
+  for (const { id, score } of fused.slice(offset, offset + limit)) {
+    const close = similarity.get(id);
+    const scored = {
+      score: Number((score * 1000).toPrecision(6)),
+      similarity: close === undefined ? null : Number(close.toFixed(4)),
+    };
+    const wordHit = fromWords.get(id);
+    if (wordHit) {
+      // By words alone the BM25 score says more than a fused rank would.
       hits.push({
-        ...toHit(candidate.lexical),
-        // By words alone the BM25 score says more than a fused rank would.
+        ...wordHit,
         ...(useMeaning ? scored : {}),
-        matched: candidate.similarity === undefined ? "words" : "both",
+        matched: close === undefined ? "words" : "both",
       });
       continue;
     }
-    const row = details.get(id);
-    if (!row) continue; // removed between the two queries
-    const { snippet, highlights } = leadingSnippet(row.text, parsed.terms, options.snippetWords ?? 24);
-    hits.push({
-      chunkId: id,
-      path: row.path,
-      kind: row.kind,
-      location: row.location,
-      page: row.page,
-      lines: row.line_start === null || row.line_end === null ? null : [row.line_start, row.line_end],
-      ...scored,
-      matched: "meaning",
-      snippet,
-      highlights,
-      text: row.text,
-      modifiedMs: row.mtime_ms,
-    });
+    const row = details.get(id) as ChunkRow;
+    hits.push({ ...toChunkHit(row, leadingSnippet(row.text, parsed.terms, words), "meaning"), ...scored });
   }
+  return { query, match: parsed.match, partial, hits, tookMs: performance.now() - started, mode };
+}
+
+/** The rowid of the `cap`-th newest match: FTS5 walks its match lists newest first and stops there. */
+function newestMatch(db: Db, match: string, cap: number): number {
+  const rows = db
+    .prepare(
+      "SELECT rowid FROM doc_chunks_fts WHERE doc_chunks_fts MATCH :match ORDER BY rowid DESC LIMIT 1 OFFSET :skip",
+    )
+    .raw()
+    .all({ match, skip: BigInt(cap - 1) }) as number[][];
+  return rows[0]?.[0] ?? 0;
+}
+
+function toChunkHit(
+  row: ChunkRow,
+  { snippet, highlights }: { snippet: string; highlights: [number, number][] },
+  matched: SearchHit["matched"],
+): SearchHit {
   return {
-    query,
-    match: parsed.match,
-    partial,
-    hits,
-    tookMs: performance.now() - started,
-    mode: useMeaning ? "hybrid" : "words",
+    chunkId: row.id,
+    path: row.path,
+    kind: row.kind,
+    location: row.location,
+    page: row.page,
+    lines: row.line_start === null || row.line_end === null ? null : [row.line_start, row.line_end],
+    score: 0,
+    matched,
+    similarity: null,
+    snippet,
+    highlights,
+    text: row.text,
+    modifiedMs: row.mtime_ms,
   };
 }
 

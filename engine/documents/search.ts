@@ -97,6 +97,11 @@ export interface LexicalQuery {
   fromRowid?: number;
   /** Only these chunks. */
   chunkIds?: readonly number[];
+  /**
+   * "rank" (default): best BM25 first. "newest": the most recently indexed matches first, unranked
+   * (rank 0), which FTS5 finds by walking its match lists from the end and stopping at the limit.
+   */
+  order?: "rank" | "newest";
 }
 
 /** The best `limit` full-text matches after `offset`, ranked by BM25, with their snippets. */
@@ -120,11 +125,12 @@ export function lexicalRows(db: Db, query: LexicalQuery, original: string): Lexi
     params.ids = JSON.stringify(query.chunkIds);
   }
   const words = Math.max(4, Math.min(64, query.snippetWords));
+  const ranked = (query.order ?? "rank") === "rank";
   const sql =
     "SELECT c.id AS chunk_id, f.path, f.kind, c.location, c.page, c.line_start, c.line_end, f.mtime_ms, c.text, " +
-    `doc_chunks_fts.rank AS rank, snippet(doc_chunks_fts, 0, '${OPEN}', '${CLOSE}', '…', ${words}) AS snip ` +
+    `${ranked ? "doc_chunks_fts.rank" : "0"} AS rank, snippet(doc_chunks_fts, 0, '${OPEN}', '${CLOSE}', '…', ${words}) AS snip ` +
     "FROM doc_chunks_fts JOIN doc_chunks c ON c.id = doc_chunks_fts.rowid JOIN doc_files f ON f.id = c.file_id " +
-    `WHERE ${where.join(" AND ")} ORDER BY rank LIMIT :limit OFFSET :offset`;
+    `WHERE ${where.join(" AND ")} ORDER BY ${ranked ? "rank" : "doc_chunks_fts.rowid DESC"} LIMIT :limit OFFSET :offset`;
   try {
     return db.prepare(sql).all(params) as LexicalRow[];
   } catch (error) {
@@ -176,6 +182,22 @@ export function searchIndex(db: Db, query: string, options: SearchOptions = {}):
   const partial = cutoff !== undefined && rows.length === limit;
   if (!partial) rows = lexicalRows(db, base, query);
   return { query, match: parsed.match, partial, hits: rows.map(toHit), tookMs: performance.now() - started };
+}
+
+/** min(matches, cap + 1): stops walking the match lists once past the cap (a fraction of a millisecond). */
+export function boundedMatchCount(db: Db, match: string, cap: number): number {
+  try {
+    return Number(
+      scalar(
+        db,
+        "SELECT COUNT(*) FROM (SELECT rowid FROM doc_chunks_fts WHERE doc_chunks_fts MATCH ? LIMIT ?)",
+        match,
+        BigInt(cap + 1),
+      ) ?? 0,
+    );
+  } catch {
+    return 0;
+  }
 }
 
 /** How many chunks match (walking the match lists without scoring: a few ms even for the commonest word). */

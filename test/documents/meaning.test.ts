@@ -120,15 +120,34 @@ describe("search by meaning", () => {
     expect(result.hits.map((h) => h.matched)).toEqual(["words"]);
   });
 
-  it("ranks the words of a query that matches too much among a bounded set, and says so", async () => {
-    const full = await hybridSearch(db, "the", { rankCap: 100 }, meaning);
+  it("checks the words of an unselective query on the meaning candidates instead of ranking them, and says so", async () => {
+    const result = await hybridSearch(db, "invoice", { rankCap: 0 }, meaning);
+    expect(result.partial).toBe(true);
+    const number = result.hits.find((h) => h.path.endsWith("number.txt"));
+    expect(number?.matched).toBe("both");
+    expect(number?.highlights.map(([a, b]) => number.snippet.slice(a, b).toLowerCase())).toEqual([
+      "invoice",
+      "invoice",
+    ]);
+    expect(result.hits.find((h) => h.path.endsWith("march.txt"))?.matched).toBe("meaning");
+  });
+
+  it("takes the newest word matches, unranked, when nothing is near in meaning", async () => {
+    const full = await hybridSearch(db, "the", {}, meaning);
+    const newest = await hybridSearch(db, "the", { rankCap: 0 }, meaning);
+    expect(newest.partial).toBe(true);
+    const ids = newest.hits.map((h) => h.chunkId);
+    expect(ids).toEqual([...ids].sort((a, b) => b - a));
+    expect(ids.sort()).toEqual(full.hits.map((h) => h.chunkId).sort());
+  });
+
+  it("by words alone, ranks only the newest matches of an unselective query, and says so", async () => {
+    const full = await hybridSearch(db, "the", {});
+    const bounded = await hybridSearch(db, "the", { rankCap: 1 });
     expect(full.partial).toBe(false);
-    const bounded = await hybridSearch(db, "the", { rankCap: 1 }, meaning);
     expect(bounded.partial).toBe(true);
-    const byWords = (r: typeof full) => r.hits.filter((h) => h.matched !== "meaning").map((h) => h.chunkId);
-    expect(byWords(bounded).length).toBeGreaterThan(0);
-    expect(byWords(bounded).length).toBeLessThan(byWords(full).length);
-    expect(byWords(full)).toEqual(expect.arrayContaining(byWords(bounded)));
+    const newestId = Math.max(...full.hits.map((h) => h.chunkId));
+    expect(bounded.hits.map((h) => h.chunkId)).toEqual([newestId]);
   });
 
   it("re-embeds only the text an edit changed", async () => {

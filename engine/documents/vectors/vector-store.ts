@@ -18,7 +18,7 @@ import { ElmwoodError } from "../../errors.ts";
 import { type Db, firstRow, type Statement, scalar } from "../../store/database.ts";
 import { filterSql, hasFilters, type SearchFilters } from "../filters.ts";
 import "../schema.ts";
-import { codeBytes, codeFromBytes, SignCodeIndex, signCode } from "./sign-codes.ts";
+import { codeBytes, codeFromBytes, codeWords, SignCodeIndex, signCode } from "./sign-codes.ts";
 
 export interface VectorSpace {
   /** The embedding model the vectors come from, e.g. "sentence-transformers/all-MiniLM-L6-v2@<commit>". */
@@ -203,9 +203,13 @@ export class VectorStore {
   /** Exact cosine distances of the candidates (those still there and passing `where`), best `k`. */
   #rank(query: Float32Array, ids: number[], k: number, where: string[], params: Record<string, unknown>) {
     if (!ids.length) return [];
+    // Without filters the file rows are not needed (a vector's chunk always exists: it cascades).
+    const joins = where.length
+      ? "JOIN doc_chunks c ON c.id = v.chunk_id JOIN doc_files f ON f.id = c.file_id "
+      : "";
     return this.#sql(
       "SELECT v.chunk_id AS chunkId, vector_distance_cos(v.embedding, :query) AS distance " +
-        "FROM doc_vectors v JOIN doc_chunks c ON c.id = v.chunk_id JOIN doc_files f ON f.id = c.file_id " +
+        `FROM doc_vectors v ${joins}` +
         `WHERE v.chunk_id IN (SELECT value FROM json_each(:ids))${where.map((w) => ` AND ${w}`).join("")} ` +
         "ORDER BY distance LIMIT :k",
     ).all({ ...params, query: vectorBlob(query), ids: JSON.stringify(ids), k: BigInt(k) }) as Neighbour[];
@@ -214,7 +218,7 @@ export class VectorStore {
   /** This connection's first-pass index, brought up to date with every process's writes. */
   #memory(): Memory {
     const space = this.#spaceRow() as { dims: number; generation: number };
-    const words = Math.ceil(space.dims / 32);
+    const words = codeWords(space.dims);
     let memory = memories.get(this.db);
     const oldest = Number(scalar(this.db, "SELECT MIN(seq) FROM doc_vector_log") ?? 0);
     if (!memory || memory.generation !== space.generation || (oldest > 0 && memory.seq < oldest - 1)) {
