@@ -107,10 +107,11 @@ export class VectorIndexer {
     this.#set({ state: "paused", message: null, chunksPerSecond: null });
   }
 
+  /** Carries on after a pause, or tries again after a failure. */
   resume(): void {
-    if (!this.#paused) return;
+    const was = this.#status.state;
     this.#paused = false;
-    this.#set({ state: "waiting", message: null });
+    if (was === "paused" || was === "error") this.#set({ state: "waiting", message: null });
     this.wake();
   }
 

@@ -2,7 +2,6 @@
  * A catalog model's download, whatever state it is in: Download; the bar with speed and time left,
  * Pause and Cancel while it runs; Resume and Cancel when paused or left partial; conversion steps.
  */
-import type { CatalogItem } from "../../engine/api/contract.ts";
 import { ErrorNotice } from "../components/ErrorNotice.tsx";
 import { ProgressBar } from "../components/ProgressBar.tsx";
 import { formatBytes, formatEta, formatRate, percent } from "../lib/format.ts";
@@ -25,7 +24,15 @@ export function jobText(job: ModelJob): string {
   return job.detail;
 }
 
-export function PullControls({ item, primary }: { item: CatalogItem; primary?: boolean }) {
+/** What a download button needs to know of a catalog entry (an OpenELM model or the embedding model). */
+export interface Pullable {
+  repoId: string;
+  /** Store names installed from it. */
+  installed: string[];
+  downloadBytes: number;
+}
+
+export function PullControls({ item, primary }: { item: Pullable; primary?: boolean }) {
   const { models } = useStores();
   const job = useModels((s) => jobFor(s.jobs, item.repoId));
   const partial = useModels((s) =>
@@ -97,11 +104,11 @@ export function PullControls({ item, primary }: { item: CatalogItem; primary?: b
         <button
           type="button"
           className={`button${primary ? " primary large" : ""}`}
-          aria-label={`${failed ? "Try again: download" : "Download"} ${name} (${formatBytes(item.estimate.downloadBytes)})`}
+          aria-label={`${failed ? "Try again: download" : "Download"} ${name} (${formatBytes(item.downloadBytes)})`}
           onClick={() => void actions.pull(item.repoId)}
         >
           {failed ? "Try again" : primary ? `Download ${name}` : "Download"} (
-          {formatBytes(item.estimate.downloadBytes)})
+          {formatBytes(item.downloadBytes)})
         </button>
       )}
     </div>
