@@ -39,11 +39,11 @@ describe("matching a passage's text like the full-text index", () => {
   const db = openDatabase(":memory:");
   const store = new IndexStore(db);
   const { folder } = store.addFolder("/docs");
-  PASSAGES.forEach(([text, label], i) =>
+  for (const [i, [text, label]] of PASSAGES.entries()) {
     store.writeIndexed(folder.id, { path: `/docs/${i}.txt`, kind: "text", size: 1, mtimeMs: 0 }, [
       { ordinal: 0, text, location: { label }, tokenCount: 10 },
-    ]),
-  );
+    ]);
+  }
   const rows = db.prepare("SELECT id, text, location FROM doc_chunks ORDER BY id").all() as {
     id: number;
     text: string;
