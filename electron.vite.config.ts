@@ -15,13 +15,14 @@ export default defineConfig({
     build: {
       // Every runtime dependency stays a require at run time; the native ones must.
       externalizeDeps: { include: ["onnxruntime-node", "libsql"] },
-      // The model, the document preparer and the embedder run in worker threads; they are bundled
-      // beside index.js under the names the engine looks for when it is not running from sources.
+      // The model and the document preparer run in worker threads; they are bundled beside index.js
+      // under the names the engine looks for when it is not running from TypeScript sources.
       lib: {
         entry: {
           index: resolve(root, "main/index.ts"),
           "model-worker": resolve(root, "engine/runtime/model-worker.ts"),
           "prepare-worker": resolve(root, "engine/documents/prepare-worker.ts"),
+          // The embedding model's worker (search by meaning), likewise.
           "embed-worker": resolve(root, "engine/documents/embedding/embed-worker.ts"),
         },
       },

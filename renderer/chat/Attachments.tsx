@@ -4,9 +4,10 @@
  * name folders). Dropping a file or folder on the chat attaches it too (ChatView).
  */
 import { type FormEvent, useState } from "react";
+import { FileIcon, FolderIcon, PaperclipIcon } from "../components/document-icons.tsx";
 import { ErrorNotice } from "../components/ErrorNotice.tsx";
 import { IconButton } from "../components/IconButton.tsx";
-import { CloseIcon, FileIcon, FolderIcon, PaperclipIcon } from "../components/icons.tsx";
+import { CloseIcon } from "../components/icons.tsx";
 import { Modal } from "../components/Modal.tsx";
 import { useGrounding, useStores } from "../stores/stores.tsx";
 
