@@ -76,6 +76,10 @@ describe.skipIf(browserMissing)("chat grounded in documents", () => {
     const { page } = browser;
     await send(page, "When is the billing statement due?");
     await replyFinished(page);
+    // The chat became a conversation when the folder was attached; its first message names it.
+    await expect
+      .poll(() => page.getByRole("heading", { level: 1 }).textContent())
+      .toContain("When is the billing");
     const sources = replies(page).last().getByRole("region", { name: "Sources used" });
     await sources.waitFor();
     await expect.poll(() => sources.locator("li").count()).toBe(2);
