@@ -598,7 +598,7 @@ export class ModelLibrary {
 
   /** Stops pulls of `repoId` running in this process, keeping their partial files; true if any ran. */
   pause(repoIdOrSlug: string): boolean {
-    const repoId = findCatalogEntry(repoIdOrSlug)?.repoId ?? repoIdOrSlug;
+    const repoId = catalogRepoId(repoIdOrSlug);
     const set = this.active.get(repoId.toLowerCase());
     if (!set) return false;
     for (const entry of set) entry.controller.abort(cancelled("The download"));
@@ -607,7 +607,7 @@ export class ModelLibrary {
 
   /** Stops pulls of `repoId` and deletes what they downloaded, so the next pull starts afresh. */
   async cancel(repoIdOrSlug: string): Promise<void> {
-    const repoId = findCatalogEntry(repoIdOrSlug)?.repoId ?? repoIdOrSlug;
+    const repoId = catalogRepoId(repoIdOrSlug);
     const set = this.active.get(repoId.toLowerCase());
     this.pause(repoId);
     await Promise.all([...(set ?? [])].map((e) => e.settled));
@@ -820,7 +820,12 @@ export class ModelLibrary {
   }
 }
 
-/** The catalog's files of an embedding repository; NOT_FOUND-style CHECKPOINT error naming what is missing. */
+/** The repository a catalog short name stands for (an OpenELM model or the embedding model). */
+function catalogRepoId(repoIdOrSlug: string): string {
+  return findCatalogEntry(repoIdOrSlug)?.repoId ?? findEmbeddingEntry(repoIdOrSlug)?.repoId ?? repoIdOrSlug;
+}
+
+/** The files of an embedding repository a pull fetches; CHECKPOINT naming what is missing when the graph or tokenizer is not there. */
 function selectEmbeddingFiles(files: HubFile[], repoId: string, wanted: readonly string[]): HubFile[] {
   const required = new Set([wanted[0], "tokenizer.json"]);
   const picked = wanted.map((path) => files.find((f) => f.path === path)).filter((f): f is HubFile => !!f);
