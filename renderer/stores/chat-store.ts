@@ -116,7 +116,8 @@ export function createChatStore(
         view((v) => requestStarted(v, started));
         // A conversation made before its first message (to attach documents) gets its title from it.
         const meta = get().meta;
-        if (meta?.id !== started.conversationId || !meta.title) void loadMeta(started.conversationId);
+        if (meta?.id !== started.conversationId || meta.messageCount === 0)
+          void loadMeta(started.conversationId);
       } catch (error) {
         view((v) => requestRefused(v, asErrorInfo(error), before));
       }
