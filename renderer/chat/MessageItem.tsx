@@ -8,6 +8,8 @@ import { Markdown } from "../components/Markdown.tsx";
 import { formatSpeed } from "../lib/format.ts";
 import { useChat, useStores } from "../stores/stores.tsx";
 import { BranchSwitcher } from "./BranchSwitcher.tsx";
+import { linkCitations } from "./citations.ts";
+import { MessageSources } from "./MessageSources.tsx";
 
 export function statsLine(message: Message): string | null {
   const stats = message.stats;
@@ -86,7 +88,11 @@ export function MessageItem({ message, busy }: { message: Message; busy: boolean
         </div>
       ) : (
         <div className="bubble">
-          {isUser ? <p className="user-text">{message.content}</p> : <Markdown text={message.content} />}
+          {isUser ? (
+            <p className="user-text">{message.content}</p>
+          ) : (
+            <Markdown text={linkCitations(message.content, message.id, message.sources?.length ?? 0)} />
+          )}
         </div>
       )}
       {interrupted ? (
@@ -103,6 +109,7 @@ export function MessageItem({ message, busy }: { message: Message; busy: boolean
           </button>
         </div>
       ) : null}
+      {message.sources ? <MessageSources messageId={message.id} sources={message.sources} /> : null}
       <footer className="message-footer">
         <BranchSwitcher
           id={message.id}

@@ -82,16 +82,23 @@ describe("model host (worker thread)", () => {
     let closing: Promise<void> | undefined;
     const running = other.generate(
       { prompt: PROMPT, maxNewTokens: 500, sampling: GREEDY },
-      { onToken: () => ++tokens === 3 && (closing = other.close()) },
+      {
+        onToken: () => {
+          tokens += 1;
+          if (tokens === 3) closing = other.close();
+        },
+      },
     );
     const result = await running;
     await closing;
     expect(result.finishReason).toBe("cancelled");
     expect(result.tokens.length).toBeGreaterThanOrEqual(3);
     expect(result.tokens.length).toBeLessThan(500);
-    await expect(other.generate({ prompt: PROMPT, maxNewTokens: 2, sampling: GREEDY })).rejects.toMatchObject({
-      code: "MODEL",
-    });
+    await expect(other.generate({ prompt: PROMPT, maxNewTokens: 2, sampling: GREEDY })).rejects.toMatchObject(
+      {
+        code: "MODEL",
+      },
+    );
   });
 
   it("a model that cannot load fails with its reason", async () => {

@@ -1,5 +1,6 @@
 /** Every CLI command, in the order `elmwood --help` lists them. */
 import type { Command } from "../command.ts";
+import { ask } from "./ask.ts";
 import { bench } from "./bench.ts";
 import { chat } from "./chat.ts";
 import { convert } from "./convert.ts";
@@ -20,6 +21,7 @@ export const commands: Command[] = [
   tokenize,
   index,
   search,
+  ask,
   summarize,
   chat,
   bench,
