@@ -53,7 +53,8 @@ describe.skipIf(browserMissing)("chat grounded in documents", () => {
     const { page } = browser;
     await page.getByRole("button", { name: "Models", exact: true }).click();
     const card = page.getByRole("listitem", { name: entry.name });
-    await card.getByRole("button", { name: new RegExp(`^Download ${entry.name}`) }).click();
+    // The button shows "Download (size)"; its name adds the model.
+    await card.getByRole("button", { name: new RegExp(`^Download \\(.+\\): ${entry.name}$`) }).click();
     await card.getByText(/^Installed: search finds passages by meaning/).waitFor({ timeout: 60_000 });
     await browser.screenshot("models-embedding");
   });
