@@ -20,7 +20,7 @@ const cancelled: LibraryProgress = { type: "failed", error: { code: "CANCELLED",
 function store() {
   const api = fakeApi({
     "models.catalog": () => ({ entries: [], recommended: "openelm-270m-instruct" }),
-    "models.list": () => ({ models: [], broken: [], downloads: [], defaultModel: null }),
+    "models.list": () => ({ models: [], broken: [], downloads: [], remote: [], defaultModel: null }),
     "models.pull": () => ({ jobId: "j1" }),
     "models.pause": () => ({ paused: true }),
     "models.cancel": () => ({}),

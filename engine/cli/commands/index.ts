@@ -4,6 +4,7 @@ import { bench } from "./bench.ts";
 import { chat } from "./chat.ts";
 import { convert } from "./convert.ts";
 import { index } from "./doc-index.ts";
+import { engines } from "./engines.ts";
 import { generate } from "./generate.ts";
 import { logits } from "./logits.ts";
 import { models } from "./models.ts";
@@ -17,6 +18,7 @@ export const commands: Command[] = [
   generate,
   logits,
   models,
+  engines,
   tokenize,
   index,
   search,

@@ -7,6 +7,7 @@ import { recoverModelStoreMove } from "../../../models/store-move.ts";
 import { ElmwoodError, isElmwoodError } from "../../errors.ts";
 import type { Precision } from "../../openelm/graph.ts";
 import { elmwoodPaths } from "../../paths.ts";
+import { RemoteEngines, splitRemoteName } from "../../remote/engines.ts";
 import { type Command, log, printJson } from "../command.ts";
 import { abortOnSigint } from "../progress.ts";
 
@@ -21,7 +22,7 @@ const USAGE = `models <list|catalog|pull|import|inspect|rm|default|discard> ...
   models inspect <name> [--json]            precision, size, source and sha256 of each file
   models rm <name> [--source | --keep-source] [--json]
                                             remove a model (and its download); --source removes only the download
-  models default [<name>] [--json]          show or choose the default model
+  models default [<name>] [--json]          show or choose the default model (<engine>/<model> for a remote one)
   models discard <repo-id> [--json]         delete a paused download`;
 
 function one(positionals: string[], what: string, example: string): string {
@@ -327,12 +328,25 @@ async function defaultCommand(library: ModelLibrary, args: string[]): Promise<nu
       "default takes at most one model name.",
       "Example: elmwood models default openelm-450m-instruct-int4",
     );
-  if (positionals[0]) await library.setDefault(positionals[0]);
-  const name = await library.getDefault();
-  if (values.json) printJson({ default: name ?? null });
-  else if (name) process.stdout.write(`${name}\n`);
-  else log("No default model: choose one with 'elmwood models default <name>'.");
-  return 0;
+  const engines = new RemoteEngines({ paths: elmwoodPaths() });
+  try {
+    const chosen = positionals[0];
+    const remote = chosen !== undefined && splitRemoteName(chosen) !== null;
+    if (chosen && remote) {
+      await engines.setDefault(chosen);
+    } else if (chosen) {
+      await library.setDefault(chosen);
+      // An installed model chosen now replaces a remote default.
+      if (await engines.defaultModel()) await engines.setDefault(null);
+    }
+    const name = (await engines.defaultModel()) ?? (await library.getDefault());
+    if (values.json) printJson({ default: name ?? null });
+    else if (name) process.stdout.write(`${name}\n`);
+    else log("No default model: choose one with 'elmwood models default <name>'.");
+    return 0;
+  } finally {
+    await engines.close();
+  }
 }
 
 async function discard(library: ModelLibrary, args: string[]): Promise<number> {
