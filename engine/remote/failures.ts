@@ -14,7 +14,8 @@ export interface EngineContext {
   baseUrl: string;
 }
 
-const SETTINGS = "Settings → Engines";
+/** Where engines are changed: in the app, and on the command line. */
+const SETTINGS = "Settings → Engines ('elmwood engines' on the command line)";
 
 /** A short, single-line excerpt of what an engine said (control characters become spaces). */
 export function excerpt(text: string, max = 300): string {
@@ -64,7 +65,7 @@ export function transportFailure(error: unknown, at: EngineContext): ElmwoodErro
   const code = (error as { code?: string }).code ?? "";
   const detail = error instanceof Error ? error.message : String(error);
   const where = at.host;
-  const check = `Check that the engine is running and that its address in ${SETTINGS} (${at.baseUrl}) is right.`;
+  const check = `Check that the engine is running and that its address (${at.baseUrl}) is right in ${SETTINGS}.`;
   const network = (message: string, hint: string) =>
     new ElmwoodError("NETWORK", message, hint, { cause: error });
   if (code === "ECONNREFUSED") {
@@ -137,7 +138,7 @@ export function statusFailure(
       : new ElmwoodError(
           "NOT_FOUND",
           `The model '${what.model}' is not on ${where} any more (${answered})${quote}.`,
-          `Refresh the engine's models in ${SETTINGS}, then pick one it has.`,
+          `Refresh the engine's models (Settings → Engines, or 'elmwood engines refresh ${at.engine}'), then pick one it has.`,
         );
   }
   if (status === 429 || status === 503) {
