@@ -1,8 +1,9 @@
-/** Settings: theme, where things are kept (and moving the models), defaults for new chats, keyboard shortcuts, the local API. */
+/** Settings: theme, where things are kept (and moving the models), remote engines, defaults for new chats, keyboard shortcuts, the local API. */
 import type { Settings } from "../../engine/api/contract.ts";
 import { ErrorNotice } from "../components/ErrorNotice.tsx";
 import { useSettings, useStores } from "../stores/stores.tsx";
 import { ApiSettings } from "./ApiSettings.tsx";
+import { EngineSettings } from "./EngineSettings.tsx";
 import { StorageSettings } from "./StorageSettings.tsx";
 
 const THEMES: { value: Settings["theme"]; label: string }[] = [
@@ -75,6 +76,8 @@ export function SettingsView() {
         </section>
 
         <StorageSettings />
+
+        <EngineSettings />
 
         <section className="card" aria-labelledby="documents-settings-title">
           <h2 id="documents-settings-title">Documents</h2>

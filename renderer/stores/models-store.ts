@@ -9,6 +9,7 @@ import type {
   ErrorInfo,
   ModelInfo,
   ProviderChoice,
+  RemoteModelInfo,
 } from "../../engine/api/contract.ts";
 import type { ElmwoodClient } from "../api/client.ts";
 import { asErrorInfo } from "../api/errors.ts";
@@ -20,6 +21,8 @@ export interface ModelsStore {
   /** The catalog slug recommended for this machine. */
   recommended: string | null;
   models: ModelInfo[];
+  /** The remote engines' models, as last listed (Settings → Engines). */
+  remote: RemoteModelInfo[];
   broken: { name: string; problem: string }[];
   downloads: DownloadInfo[];
   defaultModel: string | null;
@@ -68,6 +71,7 @@ export function createModelsStore(client: ElmwoodClient): StoreApi<ModelsStore> 
       catalog: [],
       recommended: null,
       models: [],
+      remote: [],
       broken: [],
       downloads: [],
       defaultModel: null,
@@ -83,6 +87,7 @@ export function createModelsStore(client: ElmwoodClient): StoreApi<ModelsStore> 
             catalog: catalog.entries,
             recommended: catalog.recommended,
             models: list.models,
+            remote: list.remote,
             broken: list.broken,
             downloads: list.downloads,
             defaultModel: list.defaultModel,
@@ -142,6 +147,7 @@ export function createModelsStore(client: ElmwoodClient): StoreApi<ModelsStore> 
           set({
             defaultModel,
             models: get().models.map((m) => ({ ...m, isDefault: m.name === defaultModel })),
+            remote: get().remote.map((m) => ({ ...m, isDefault: m.name === defaultModel })),
           });
         });
       },
@@ -185,5 +191,13 @@ export function createModelsStore(client: ElmwoodClient): StoreApi<ModelsStore> 
     if (!isActive(job)) void store.getState().refresh();
   });
 
-  return Object.assign(store, { dispose: stop });
+  // An engine added, refreshed or removed changes the remote models listed beside the local ones.
+  const stopEngines = client.on("engines.changed", () => void store.getState().refresh());
+
+  return Object.assign(store, {
+    dispose: () => {
+      stop();
+      stopEngines();
+    },
+  });
 }

@@ -11,6 +11,7 @@ import { type ApiStore, createApiStore } from "./api-store.ts";
 import { type ChatStore, createChatStore } from "./chat-store.ts";
 import { type ConversationsStore, createConversationsStore } from "./conversations-store.ts";
 import { createDocumentsStore, type DocumentsStore } from "./documents-store.ts";
+import { createEnginesStore, type EnginesStore } from "./engines-store.ts";
 import { createModelsStore, type ModelsStore } from "./models-store.ts";
 import { createSearchStore, type SearchStore } from "./search-store.ts";
 import { createSettingsStore, type SettingsStore } from "./settings-store.ts";
@@ -28,6 +29,7 @@ export interface Stores {
   status: StoreApi<StatusStore>;
   settings: StoreApi<SettingsStore>;
   api: StoreApi<ApiStore>;
+  engines: StoreApi<EnginesStore>;
   storage: StoreApi<StorageStore>;
   documents: StoreApi<DocumentsStore>;
   search: StoreApi<SearchStore>;
@@ -58,6 +60,7 @@ export function createStores(client: ElmwoodClient, extras: DesktopExtras = {}):
   const documents = createDocumentsStore(client);
   const search = createSearchStore(client);
   const api = createApiStore(client);
+  const engines = createEnginesStore(client);
   const storage = createStorageStore(client);
   // A model that finishes installing says so, wherever the person is in the app.
   const stopAnnouncing = models.subscribe((state, previous) => {
@@ -96,6 +99,7 @@ export function createStores(client: ElmwoodClient, extras: DesktopExtras = {}):
     status,
     settings,
     api,
+    engines,
     storage,
     documents,
     search,
@@ -105,7 +109,7 @@ export function createStores(client: ElmwoodClient, extras: DesktopExtras = {}):
       stopAnnouncing();
       stopFollowingMoves();
       stopNoticing();
-      for (const store of [chat, models, status, documents, search, storage]) store.dispose();
+      for (const store of [chat, models, status, documents, search, storage, engines]) store.dispose();
       api.getState().dispose();
     },
   };
@@ -132,6 +136,7 @@ export const useSettings = <T,>(select: (s: SettingsStore) => T): T => useStore(
 export const useDocuments = <T,>(select: (s: DocumentsStore) => T): T =>
   useStore(useStores().documents, select);
 export const useSearch = <T,>(select: (s: SearchStore) => T): T => useStore(useStores().search, select);
+export const useEngines = <T,>(select: (s: EnginesStore) => T): T => useStore(useStores().engines, select);
 export const useStorage = <T,>(select: (s: StorageStore) => T): T => useStore(useStores().storage, select);
 export const useUi = <T,>(select: (s: UiStore) => T): T => useStore(useStores().ui, select);
 export const useToasts = <T,>(select: (s: ToastStore) => T): T => useStore(useStores().toasts, select);
