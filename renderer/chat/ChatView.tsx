@@ -26,7 +26,7 @@ function FailureActions({ error }: { error: ErrorInfo }) {
         <button type="button" className="button" onClick={() => void chat.getState().retry()}>
           Try again
         </button>
-        <button type="button" className="button" onClick={() => ui.getState().go("settings")}>
+        <button type="button" className="button" onClick={() => ui.getState().go("settings", "engines")}>
           Open engine settings
         </button>
       </>

@@ -103,7 +103,7 @@ function RemoteModels() {
           ))}
         </ul>
       )}
-      <button type="button" className="button subtle" onClick={() => ui.getState().go("settings")}>
+      <button type="button" className="button subtle" onClick={() => ui.getState().go("settings", "engines")}>
         {remote.length === 0 ? "Add an engine in Settings" : "Manage engines in Settings"}
       </button>
     </section>

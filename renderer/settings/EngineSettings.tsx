@@ -113,12 +113,17 @@ function EngineItem({ engine, onKey, onRemove }: { engine: EngineInfo; onKey(): 
             type="button"
             className="button"
             disabled={busy}
-            aria-label={`Refresh the models of ${engine.name}`}
+            aria-label={`Refresh models of ${engine.name}`}
             onClick={() => void engines.getState().refreshModels(engine.name)}
           >
             {busy ? "Checking…" : "Refresh models"}
           </button>
-          <button type="button" className="button" aria-label={`API key for ${engine.name}`} onClick={onKey}>
+          <button
+            type="button"
+            className="button"
+            aria-label={`${engine.hasKey ? "Change key" : "Set key"} for ${engine.name}`}
+            onClick={onKey}
+          >
             {engine.hasKey ? "Change key…" : "Set key…"}
           </button>
           <button

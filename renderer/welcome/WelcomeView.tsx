@@ -41,7 +41,7 @@ export function WelcomeView() {
       </p>
       <p>
         Already run vLLM, Ollama, LM Studio or a llama.cpp server?{" "}
-        <button type="button" className="link" onClick={() => ui.getState().go("settings")}>
+        <button type="button" className="link" onClick={() => ui.getState().go("settings", "engines")}>
           Use its models (Settings → Engines)
         </button>
       </p>
