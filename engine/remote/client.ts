@@ -52,6 +52,11 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 1000, maxDelayMs: 60_000 };
 
+/** Text past this is not a reply but a runaway (or hostile) stream: it is cut off, keeping the rest. */
+const MAX_REPLY_CHARS = 4 * 1024 * 1024;
+/** An event this long without its end is not an event. */
+const MAX_EVENT_CHARS = 4 * 1024 * 1024;
+
 export interface ClientOptions extends EngineContext {
   /** The key to send, read when each request is made (it can change while Elmwood runs). */
   apiKey: () => Promise<string | null>;
@@ -244,6 +249,9 @@ export class OpenAiClient {
           usage = usageOf(parsed.usage) ?? usage;
           const piece = pieceOf(parsed);
           if (!piece) return breakOff("engine-failed", unreadable(this.at, "an event of an unknown shape"));
+          if (text.length + piece.text.length > MAX_REPLY_CHARS) {
+            return breakOff("engine-failed", unreadable(this.at, "a reply of more than 4 MB"));
+          }
           if (piece.text) {
             if (pieces === 0) firstTokenMs = this.now() - started;
             pieces++;
@@ -251,6 +259,9 @@ export class OpenAiClient {
             callbacks.onText?.(piece.text);
           }
           finish = piece.finish ?? finish;
+        }
+        if (parser.held > MAX_EVENT_CHARS) {
+          return breakOff("engine-failed", unreadable(this.at, "an event of more than 4 MB"));
         }
       }
     } catch (error) {

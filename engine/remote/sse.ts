@@ -38,6 +38,11 @@ export class SseParser {
     return events;
   }
 
+  /** Characters held for the event being read (a line not ended yet, data lines not dispatched). */
+  get held(): number {
+    return this.buffer.length + this.data.reduce((sum, line) => sum + line.length, 0);
+  }
+
   /** Bytes held that never ended a line: a stream cut in the middle of an event. */
   get unfinished(): boolean {
     return this.buffer.length > 0 || this.data.length > 0;

@@ -106,7 +106,10 @@ describe.skipIf(browserMissing)("a remote engine in the browser", () => {
     await page.getByRole("textbox", { name: "Message" }).press("Escape");
     await replyFinished(page);
     await expect.poll(() => replies(page).last().textContent()).toContain("stopped");
-    await elmwood.call("conversations.updateSettings", { id: conversations[0].id, sampling: { maxTokens: 96 } });
+    await elmwood.call("conversations.updateSettings", {
+      id: conversations[0].id,
+      sampling: { maxTokens: 96 },
+    });
 
     const last = replies(page).last();
     await last.hover();

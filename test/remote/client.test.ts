@@ -309,6 +309,17 @@ describe("streams", () => {
     expect(outcome.broken?.error.message).toMatch(/sent an event that is not JSON/);
   });
 
+  it("cuts off an event that never ends (4 MB without a line break), keeping the reply before it", async () => {
+    fake.next((_req, res) => {
+      startStream(res, ["Sane start "]);
+      res.write(`data: ${"x".repeat(5 * 1024 * 1024)}`);
+      return true;
+    });
+    const outcome = await client().stream("/chat/completions", chat());
+    expect(outcome).toMatchObject({ end: "broken", text: "Sane start " });
+    expect(outcome.broken?.error.message).toMatch(/an event of more than 4 MB/);
+  });
+
   it("fails with the engine's words when it sends an error event before any text", async () => {
     fake.next((_req, res) => {
       res.writeHead(200, { "content-type": "text/event-stream" });

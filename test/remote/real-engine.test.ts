@@ -190,6 +190,50 @@ describe("another Elmwood as the remote engine, on the command line", () => {
     expect(run.stderr).toContain("the document is sent to");
   });
 
+  it("lists the remote model beside the installed ones, and makes it the default", async () => {
+    const set = await cli(home, ["models", "default", REMOTE]);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout.trim()).toBe(REMOTE);
+    const listed = await cli(home, ["models", "list"]);
+    expect(listed.stdout).toMatch(
+      new RegExp(`^\\* ${REMOTE} +remote on 127\\.0\\.0\\.1:\\d+ \\(engine peer\\), 2048-token window$`, "m"),
+    );
+  });
+
+  it("refuses token ids for a remote model: its engine has its own tokenizer", async () => {
+    const run = await cli(home, ["generate", "--model", REMOTE, "--tokens", "1,2,3"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("takes --prompt, not --tokens");
+  });
+
+  it("serves the remote model to requests that name none with 'serve --api --model peer/<model>'", async () => {
+    const token = "forwarding-serve-token-0123456789";
+    const forwarding = await spawnServe(["--api", "--model", REMOTE], {
+      ELMWOOD_HOME: home,
+      ELMWOOD_API_TOKEN: token,
+    });
+    try {
+      expect(forwarding.info.model).toBe(REMOTE);
+      const client = new OpenAI({ baseURL: forwarding.info.apiBaseUrl ?? "", apiKey: token, maxRetries: 0 });
+      const answer = await client.chat.completions.create({
+        messages: [{ role: "user", content: "Name a tree." }],
+        temperature: 0,
+        max_tokens: 5,
+      } as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming);
+      const expected = await direct.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: "user", content: "Name a tree." }],
+        temperature: 0,
+        max_tokens: 5,
+      });
+      expect(answer.model).toBe(REMOTE);
+      expect(answer.choices[0].message.content).toBe(expected.choices[0].message.content);
+    } finally {
+      forwarding.child.kill("SIGTERM");
+      await forwarding.exited;
+    }
+  });
+
   it("says in one line when the engine is gone, and what to check", async () => {
     const engines = JSON.parse(await readFile(join(home, "engines.json"), "utf8"));
     engines.engines[0].baseUrl = "http://127.0.0.1:9/v1";

@@ -126,14 +126,24 @@ async function list(library: ModelLibrary, args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: "boolean", default: false } } });
   const listing = await library.list();
   const downloads = (await library.listDownloads()).filter((d) => !d.complete);
+  // The remote engines' models, as last listed (no engine is contacted to list them).
+  const engines = new RemoteEngines({ paths: elmwoodPaths() });
+  const remote = await engines.models().finally(() => engines.close());
+  const remoteDefault = remote.some((m) => m.isDefault);
+  const models = listing.models.map((m) => (remoteDefault ? { ...m, isDefault: false } : m));
   if (values.json) {
-    printJson({ models: listing.models.map(modelJson), broken: listing.broken, downloads });
+    printJson({ models: models.map(modelJson), remote, broken: listing.broken, downloads });
     return 0;
   }
-  if (listing.models.length === 0 && listing.broken.length === 0) {
+  if (models.length === 0 && listing.broken.length === 0 && remote.length === 0) {
     log("No models installed. Get the recommended one with 'elmwood models pull'.");
   }
-  for (const m of listing.models) process.stdout.write(`${describe(m)}\n`);
+  for (const m of models) process.stdout.write(`${describe(m)}\n`);
+  for (const m of remote) {
+    process.stdout.write(
+      `${m.isDefault ? "*" : " "} ${m.name.padEnd(32)} remote on ${m.host} (engine ${m.engine}), ${m.contextLength}-token window\n`,
+    );
+  }
   for (const b of listing.broken) process.stdout.write(`! ${b.name.padEnd(32)} broken: ${b.problem}\n`);
   for (const d of downloads) {
     process.stdout.write(
