@@ -459,9 +459,12 @@ export class ElmwoodService implements ElmwoodApi {
     return createCompletion(model, await this.generatorFor(model.name, signal));
   }
 
-  /** The default model: a remote one chosen as default, else the library's. */
+  /**
+   * The model used when none is named, as every door shows it (so "sent to" is said where it is
+   * true): this process's preferred model, else a remote one chosen as default, else the library's.
+   */
   private async defaultModelName(): Promise<string | null> {
-    return (await this.remote.defaultModel()) ?? (await this.library.getDefault()) ?? null;
+    return this.preferred ?? (await this.remote.defaultModel()) ?? (await this.library.getDefault()) ?? null;
   }
 
   private async modelStatus(): Promise<ModelStatus> {
@@ -690,14 +693,14 @@ export class ElmwoodService implements ElmwoodApi {
         return { models: models.map(toModelInfo), broken: [], downloads, remote: [], defaultModel };
       }
       const { models, broken } = await this.library.list();
-      const remoteDefault = await this.remote.defaultModel();
+      // A remote default (or this process's preferred model) takes the library default's place.
+      const defaultModel = await this.defaultModelName();
       return {
-        // A remote model chosen as default takes the place of the library's.
-        models: models.map((m) => ({ ...toModelInfo(m), isDefault: m.isDefault && remoteDefault === null })),
+        models: models.map((m) => ({ ...toModelInfo(m), isDefault: m.name === defaultModel })),
         broken: broken.map(({ name, problem }) => ({ name, problem })),
         downloads: (await this.library.listDownloads()).map(toDownloadInfo),
-        remote: await this.remote.models(),
-        defaultModel: await this.defaultModelName(),
+        remote: (await this.remote.models()).map((m) => ({ ...m, isDefault: m.name === defaultModel })),
+        defaultModel,
       };
     },
     "models.pull": (input) => {
@@ -766,6 +769,8 @@ export class ElmwoodService implements ElmwoodApi {
         // An installed model chosen now replaces a remote default.
         if (await this.remote.defaultModel()) await this.remote.setDefault(null);
       }
+      // The person's choice now, over the model `serve --model` preferred at start.
+      this.preferred = null;
       this.queueStatus();
       return { defaultModel: input.name };
     },

@@ -16,7 +16,7 @@ import type { Generator, PromptModel } from "../service/generation.ts";
 import { TrackedHost } from "../service/tracked-host.ts";
 import { type EngineAddress, parseEngineAddress, suggestEngineName } from "./address.ts";
 import { type ListedModel, OpenAiClient, type RetryPolicy } from "./client.ts";
-import { type EngineKeys, fileKeys } from "./engine-keys.ts";
+import { type EngineKeys, encryptedKeys, fileKeys } from "./engine-keys.ts";
 import { type EngineRecord, EngineStore } from "./engine-store.ts";
 import { RemoteGenerator, type RemoteModelRef, remotePromptModel } from "./remote-model.ts";
 
@@ -54,6 +54,11 @@ export class RemoteEngines {
   private readonly keys: EngineKeys;
   /** Keys the command line kept; the desktop app reads them too. */
   private readonly plainKeys: EngineKeys;
+  /**
+   * The keys the desktop app sealed, for deleting one only: a program without the keychain cannot
+   * read them, but removing an engine (or replacing its key) must not leave its sealed key behind.
+   */
+  private readonly sealedKeys: EngineKeys;
   private readonly live = new Map<string, LiveEngine>();
   private closed = false;
 
@@ -61,6 +66,17 @@ export class RemoteEngines {
     this.store = new EngineStore(options.paths);
     this.plainKeys = fileKeys(options.paths);
     this.keys = options.keys ?? this.plainKeys;
+    this.sealedKeys =
+      this.keys.storage === "encrypted"
+        ? this.keys
+        : encryptedKeys(options.paths, {
+            encrypt: () => {
+              throw new Error("no keychain here");
+            },
+            decrypt: () => {
+              throw new Error("no keychain here");
+            },
+          });
   }
 
   async list(): Promise<{ engines: EngineInfo[]; problem: string | null }> {
@@ -128,7 +144,7 @@ export class RemoteEngines {
         // The key lives in one store only; the other copy (if any) goes.
         const old = record.keyStorage;
         record.keyStorage = input.apiKey === null ? null : this.keys.storage;
-        if (old && (input.apiKey === null || old !== this.keys.storage)) await this.keysIn(old)?.delete(name);
+        if (old && (input.apiKey === null || old !== this.keys.storage)) await this.storeOf(old).delete(name);
       }
       if (input.contextLength !== undefined) record.contextLength = input.contextLength;
       return { record, defaultModel: file.defaultModel };
@@ -176,7 +192,9 @@ export class RemoteEngines {
     });
     if (!removed) return false;
     await this.disconnect(name, interruption("engine-removed", name));
-    for (const keys of new Set([this.keys, this.plainKeys])) await keys.delete(name).catch(() => undefined);
+    for (const keys of new Set([this.keys, this.plainKeys, this.sealedKeys])) {
+      await keys.delete(name).catch(() => undefined);
+    }
     this.options.onChange?.();
     return true;
   }
@@ -293,6 +311,12 @@ export class RemoteEngines {
     }
   }
 
+  /** Where a key of this storage is kept (to delete it; reading a sealed one needs the keychain). */
+  private storeOf(storage: "encrypted" | "file"): EngineKeys {
+    return storage === "file" ? this.plainKeys : this.sealedKeys;
+  }
+
+  /** The store a key of this storage can be read from here, if any. */
   private keysIn(storage: EngineRecord["keyStorage"]): EngineKeys | undefined {
     if (storage === this.keys.storage) return this.keys;
     if (storage === "file") return this.plainKeys;

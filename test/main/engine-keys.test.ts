@@ -65,10 +65,19 @@ describe("the desktop app's engine keys", () => {
           "The API key of 'gpu' is kept in the desktop app's encrypted storage, which only the app can read.",
         hint: expect.stringContaining("elmwood engines key gpu --api-key-env VAR"),
       });
-      // A key the command line sets goes to its own file, which the app reads as well.
+      // A key the command line sets goes to its own file, which the app reads as well; the sealed
+      // copy goes, though the command line could not read it.
       await cli.update({ name: "gpu", apiKey: "sk-live-secret-1234" });
       expect((await cli.refresh("gpu")).keyStorage).toBe("file");
       expect((await app.refresh("gpu")).error).toBeNull();
+      const sealed = JSON.parse(await readFile(join(home, "engine-keys.encrypted.json"), "utf8"));
+      expect(sealed.keys).toEqual({});
+      // Removed from the command line, the engine leaves no key in either file.
+      await app.update({ name: "gpu", apiKey: "sk-live-secret-1234" });
+      expect(await cli.remove("gpu")).toBe(true);
+      for (const file of ["engine-keys.json", "engine-keys.encrypted.json"]) {
+        expect(JSON.parse(await readFile(join(home, file), "utf8")).keys).toEqual({});
+      }
     } finally {
       await app.close();
       await cli.close();
