@@ -359,6 +359,9 @@ export class RemoteEngines {
   private connect(record: EngineRecord): LiveEngine {
     const existing = this.live.get(record.name);
     if (existing && existing.baseUrl === record.baseUrl) return existing;
+    // The engine was removed and added again at another address (by another Elmwood process): the
+    // old address's replies stop and its connections close.
+    if (existing) void this.disconnect(record.name, interruption("engine-removed", record.name));
     const address = parseEngineAddress(record.baseUrl);
     const name = record.name;
     const live: LiveEngine = {

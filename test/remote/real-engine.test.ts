@@ -200,10 +200,13 @@ describe("another Elmwood as the remote engine, on the command line", () => {
     );
   });
 
-  it("refuses token ids for a remote model: its engine has its own tokenizer", async () => {
+  it("refuses token ids and logits for a remote model: its engine has its own tokenizer", async () => {
     const run = await cli(home, ["generate", "--model", REMOTE, "--tokens", "1,2,3"]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("takes --prompt, not --tokens");
+    const logits = await cli(home, ["logits", "--model", REMOTE, "--tokens", "1,2,3", "--json"]);
+    expect(logits.code).toBe(1);
+    expect(logits.stderr).toContain("is a remote engine's model: it gives text, not logits");
   });
 
   it("serves the remote model to requests that name none with 'serve --api --model peer/<model>'", async () => {
