@@ -22,6 +22,8 @@ export default defineConfig({
           index: resolve(root, "main/index.ts"),
           "model-worker": resolve(root, "engine/runtime/model-worker.ts"),
           "prepare-worker": resolve(root, "engine/documents/prepare-worker.ts"),
+          // The embedding model's worker (search by meaning), likewise.
+          "embed-worker": resolve(root, "engine/documents/embedding/embed-worker.ts"),
         },
       },
     },

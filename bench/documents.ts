@@ -2,19 +2,31 @@
  * Documents benchmark: indexing throughput on a generated corpus (files/s, MB/s, through the real
  * path: walk, worker-thread extraction and chunking with the Llama tokenizer, one transaction per
  * file), then search latency (p50/p95) once the index holds 100,000 chunks, for whole queries and for
- * every prefix a person types on the way to them.
+ * every prefix a person types on the way to them: by words alone (searchIndex), then hybrid (words
+ * and meaning fused, hybridSearch) with every query embedded by a model of all-MiniLM-L6-v2's shape.
+ * Embedding throughput is that model embedding indexed chunks in its worker, as indexing does.
+ *
+ * The 100,000 chunks get their vectors from a word-hashing stand-in (each word a fixed random
+ * direction): embedding them with the real-sized model would take hours on two cores, and the search
+ * costs the same for any vectors of the same width.
  *
  * Run: node bin/run-ts.js bench/documents.ts   (ELMWOOD_BENCH_FILES, ELMWOOD_BENCH_CHUNKS to shrink)
  */
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { availableParallelism, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { OnnxEmbedder } from "../engine/documents/embedding/embedder.ts";
+import { WorkerEmbedder } from "../engine/documents/embedding/worker-embedder.ts";
+import { hybridSearch, type MeaningIndex } from "../engine/documents/hybrid-search.ts";
 import { IndexStore } from "../engine/documents/index-store.ts";
 import { DocumentIndexer } from "../engine/documents/indexer.ts";
 import { searchIndex } from "../engine/documents/search.ts";
 import type { Chunk } from "../engine/documents/types.ts";
-import { openDatabase, scalar } from "../engine/store/database.ts";
+import { VectorStore } from "../engine/documents/vectors/vector-store.ts";
+import { type Db, openDatabase, scalar } from "../engine/store/database.ts";
+import { MINILM_L6_SHAPE, writeRandomBert } from "../test/support/random-bert.ts";
 
 /** A small deterministic PRNG, so every run indexes the same corpus. */
 function mulberry32(seed: number): () => number {
@@ -48,6 +60,66 @@ function sentence(random: () => number, word: () => string): string {
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+const DIMS = 384;
+
+/** The stand-in embedder: each word a fixed random unit direction, a text the normalized sum. */
+function wordHashEmbedder(): (text: string) => Float32Array {
+  const directions = new Map<string, Float32Array>();
+  const direction = (word: string) => {
+    let v = directions.get(word);
+    if (!v) {
+      let h = 0x811c9dc5;
+      for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), 0x01000193);
+      const random = mulberry32(h);
+      v = Float32Array.from({ length: DIMS }, () => random() - 0.5);
+      directions.set(word, v);
+    }
+    return v;
+  };
+  return (text) => {
+    const sum = new Float32Array(DIMS);
+    for (const word of text.toLowerCase().match(/[a-z]+/g) ?? []) {
+      const d = direction(word);
+      for (let i = 0; i < DIMS; i++) sum[i] += d[i];
+    }
+    let norm = 0;
+    for (const x of sum) norm += x * x;
+    norm = Math.sqrt(norm) || 1;
+    for (let i = 0; i < DIMS; i++) sum[i] /= norm;
+    return sum;
+  };
+}
+
+/** A random model of all-MiniLM-L6-v2's shape in the hub layout, written once into the bench cache. */
+async function minilmShapedModel(): Promise<string> {
+  const dir = resolve(".cache/bench/minilm-l6-shape");
+  if (!existsSync(join(dir, "onnx", "model.onnx")))
+    await writeRandomBert(dir, { ...MINILM_L6_SHAPE, seed: 6 });
+  return dir;
+}
+
+/** Chunks per second through the embedding worker, at indexing's batch size, after one warm-up batch. */
+async function embeddingThroughput(db: Db, model: string, sample: number): Promise<number> {
+  const texts = (
+    db
+      .prepare("SELECT text FROM doc_chunks ORDER BY id LIMIT ?")
+      .raw()
+      .all(sample + 32) as string[][]
+  ).map((r) => r[0]);
+  const embedder = await WorkerEmbedder.start(model, {
+    modelId: "bench",
+    threads: Math.max(1, availableParallelism() - 1),
+  });
+  try {
+    await embedder.embed(texts.slice(0, 32));
+    const started = performance.now();
+    for (let i = 32; i < texts.length; i += 32) await embedder.embed(texts.slice(i, i + 32));
+    return (texts.length - 32) / ((performance.now() - started) / 1000);
+  } finally {
+    await embedder.close();
+  }
 }
 
 export async function benchDocuments(): Promise<Record<string, number>> {
@@ -138,6 +210,57 @@ export async function benchDocuments(): Promise<Record<string, number>> {
     const full = measure(queries, false, 20);
     const asYouType = measure(typed, true, 3);
     const totalChunks = Number(scalar(db, "SELECT COUNT(*) FROM doc_chunks"));
+
+    // Meaning: embedding throughput with a model of the real size, then vectors for every chunk.
+    process.stderr.write("embedding with a model of all-MiniLM-L6-v2's shape...\n");
+    const model = await minilmShapedModel();
+    const embedChunksPerSecond = await embeddingThroughput(
+      db,
+      model,
+      Number(process.env.ELMWOOD_BENCH_EMBED ?? 256),
+    );
+    process.stderr.write("giving 100,000 chunks vectors...\n");
+    const hashed = wordHashEmbedder();
+    const vectors = new VectorStore(db);
+    vectors.use({ model: "bench/word-hash", dims: DIMS });
+    const vectorStarted = performance.now();
+    for (let after = 0; ; ) {
+      const batch = vectors.pending(1000, after);
+      if (!batch.length) break;
+      vectors.write(batch.map((c) => ({ chunkId: c.id, text: c.text, vector: hashed(c.text) })));
+      after = batch[batch.length - 1].id;
+    }
+    const vectorSeconds = (performance.now() - vectorStarted) / 1000;
+
+    // Hybrid: each query embedded by the model (one thread, as search does) before the search runs.
+    const queryModel = await OnnxEmbedder.load(model, { threads: 1 });
+    const embedTimes: number[] = [];
+    const meaning: MeaningIndex = {
+      store: vectors,
+      embedQuery: async (text) => {
+        const t = performance.now();
+        await queryModel.embed([text]);
+        embedTimes.push(performance.now() - t);
+        return hashed(text);
+      },
+    };
+    const measureHybrid = async (list: string[], asYouType: boolean, rounds: number) => {
+      const times: number[] = [];
+      for (let r = 0; r < rounds; r++) {
+        for (const q of list) {
+          const t = performance.now();
+          await hybridSearch(db, q, { limit: 10, asYouType }, meaning);
+          times.push(performance.now() - t);
+        }
+      }
+      return times.sort((a, b) => a - b);
+    };
+    await measureHybrid(queries, false, 1); // warm the caches and the first-pass index
+    embedTimes.length = 0;
+    const hybridFull = await measureHybrid(queries, false, 20);
+    const hybridTyping = await measureHybrid(typed, true, 3);
+    embedTimes.sort((a, b) => a - b);
+    await queryModel.close();
     db.close();
 
     return {
@@ -155,6 +278,15 @@ export async function benchDocuments(): Promise<Record<string, number>> {
       typing_p50_ms: percentile(asYouType, 50),
       typing_p95_ms: percentile(asYouType, 95),
       typing_max_ms: asYouType[asYouType.length - 1],
+      embed_chunks_per_second: embedChunksPerSecond,
+      vectors_written_per_second: totalChunks / vectorSeconds,
+      query_embed_p50_ms: percentile(embedTimes, 50),
+      query_embed_p95_ms: percentile(embedTimes, 95),
+      hybrid_query_p50_ms: percentile(hybridFull, 50),
+      hybrid_query_p95_ms: percentile(hybridFull, 95),
+      hybrid_typing_p50_ms: percentile(hybridTyping, 50),
+      hybrid_typing_p95_ms: percentile(hybridTyping, 95),
+      hybrid_typing_max_ms: hybridTyping[hybridTyping.length - 1],
     };
   } finally {
     await rm(root, { recursive: true, force: true });

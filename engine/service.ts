@@ -6,6 +6,8 @@
  */
 import { stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
+import { EMBEDDING_CATALOG, findEmbeddingEntry } from "../models/embedding-catalog.ts";
+import type { InstalledEmbedding } from "../models/embedding-store.ts";
 import { checkRepoId } from "../models/hub-client.ts";
 import {
   assertFitsMode,
@@ -25,11 +27,15 @@ import {
   type ApiStatus,
   type CallName,
   type CallOutput,
+  type CitedChunk,
   CONTRACT_VERSION,
+  type Conversation,
   type ElmwoodApi,
   type ErrorInfo,
   type EventName,
   type EventPayload,
+  type MeaningStatus,
+  type Message,
   type ModelStatus,
   type Status,
   type StorageInfo,
@@ -41,27 +47,39 @@ import { cutShort, interruption } from "./chat/interruption.ts";
 import { newOwner, ownerGone } from "./chat/reply-owner.ts";
 import { ConversationStore } from "./chat/store.ts";
 import { exportConversation, importConversation } from "./chat/transfer.ts";
+import type { Embedder } from "./documents/embedding/embedder.ts";
 import { askAboutResults } from "./documents/grounded.ts";
+import { hybridSearch } from "./documents/hybrid-search.ts";
 import { IndexStore } from "./documents/index-store.ts";
 import { DocumentIndexer, type IndexerOptions } from "./documents/indexer.ts";
 import { type FileOpener, systemOpener } from "./documents/open-file.ts";
 import { readDocument } from "./documents/read-document.ts";
-import { searchIndex } from "./documents/search.ts";
 import { summarizeSections } from "./documents/summarize.ts";
 import type { Section } from "./documents/types.ts";
+import { VectorIndexer } from "./documents/vector-indexer.ts";
 import { ElmwoodError, isElmwoodError } from "./errors.ts";
+import { ConversationGrounding } from "./grounding/ground-turn.ts";
+import { GroundingStore } from "./grounding/store.ts";
 import { type ElmwoodPaths, elmwoodPaths } from "./paths.ts";
 import type { RetryPolicy } from "./remote/client.ts";
 import type { EngineKeys } from "./remote/engine-keys.ts";
 import { RemoteEngines, splitRemoteName } from "./remote/engines.ts";
-import { groundingHits } from "./service/ask-sources.ts";
+import { groundingPassages } from "./service/ask-sources.ts";
+import { attachPath } from "./service/attach.ts";
 import { createCompletion } from "./service/completion.ts";
 import { type AnyListener, ContractEvents, type Listener } from "./service/events.ts";
 import type { Generator, PromptModel } from "./service/generation.ts";
 import { Jobs } from "./service/jobs.ts";
 import { localPromptModel } from "./service/local-model.ts";
+import { MeaningModels } from "./service/meaning.ts";
 import { ModelManager } from "./service/model-manager.ts";
-import { toCatalogItem, toDownloadInfo, toModelInfo } from "./service/wire.ts";
+import {
+  toCatalogItem,
+  toDownloadInfo,
+  toEmbeddingCatalogItem,
+  toEmbeddingInfo,
+  toModelInfo,
+} from "./service/wire.ts";
 import {
   loadApiSettings,
   regenerateApiToken,
@@ -93,6 +111,8 @@ export interface ElmwoodServiceOptions {
   engineKeys?: EngineKeys;
   /** How a busy remote engine is asked again (tests shorten the waits). */
   remoteRetry?: RetryPolicy;
+  /** Stands in for the embedding model (tests pass a deterministic one). */
+  embedder?: Embedder;
   /** For tests of storage.moveModels: a step to hold the move at (a crash is simulated there). */
   storeMove?: {
     checkpoint?: (step: MoveStep) => Promise<void>;
@@ -138,6 +158,7 @@ interface StoreMove {
     models: StoredModel[];
     defaultModel: string | null;
     downloads: CallOutput<"models.list">["downloads"];
+    embeddings: InstalledEmbedding[];
   };
 }
 
@@ -161,6 +182,9 @@ export class ElmwoodService implements ElmwoodApi {
   private readonly jobs = new Jobs();
   private readonly tokenizer = llamaTokenizer();
   private indexer: DocumentIndexer | undefined;
+  private vectorIndexer: VectorIndexer | undefined;
+  private readonly meaning: MeaningModels;
+  private readonly grounding: GroundingStore;
   private statusQueued = false;
   private apiRevision = 0;
   private apiSettingsQueue: Promise<void> = Promise.resolve();
@@ -195,6 +219,8 @@ export class ElmwoodService implements ElmwoodApi {
     });
     this.settings = new SettingsStore(this.db);
     this.conversations = new ConversationStore(this.db);
+    this.meaning = new MeaningModels({ paths: this.paths, embedder: options.embedder });
+    this.grounding = new GroundingStore(this.db);
     this.models = new ModelManager({
       library: this.library,
       paths: this.paths,
@@ -223,11 +249,25 @@ export class ElmwoodService implements ElmwoodApi {
       this.conversations,
       chatModels,
       (event, payload) => {
-        this.events.emit(event, payload);
+        if (event === "chat.done") {
+          const done = payload as EventPayload<"chat.done">;
+          this.events.emit("chat.done", { ...done, message: this.withSources(done.message) });
+        } else this.events.emit(event, payload);
         if (event !== "chat.token") this.queueStatus();
       },
       () => this.settings.get(),
-      { owner: this.replyOwner },
+      {
+        owner: this.replyOwner,
+        grounding: new ConversationGrounding(this.grounding, async (question, scope, limit) =>
+          groundingPassages(
+            this.db,
+            question,
+            undefined,
+            { folders: scope, limit },
+            await this.meaningIndex(),
+          ),
+        ),
+      },
     );
     this.recoverReplies();
   }
@@ -299,6 +339,7 @@ export class ElmwoodService implements ElmwoodApi {
   /** Catches the document index up with the folders added before (the app calls this at start). */
   startIndexing(): void {
     this.documents().start();
+    this.vectors().wake();
   }
 
   /** Stops replies and jobs (saving what was written), the indexer and the model; closes the database. */
@@ -309,6 +350,8 @@ export class ElmwoodService implements ElmwoodApi {
     await this.chat.close();
     await this.jobs.close();
     await this.indexer?.close();
+    await this.vectorIndexer?.close();
+    await this.meaning.close();
     await this.models.close();
     await this.remote.close();
     this.events.clear();
@@ -325,6 +368,7 @@ export class ElmwoodService implements ElmwoodApi {
       documents: {
         folders: folders.length,
         indexing: folders.some((f) => INDEXING_STATES.has(f.state)),
+        meaning: (({ state, embedded, total }) => ({ state, embedded, total }))(await this.meaningStatus()),
       },
       remote: { inUse: this.remote.inUse() },
       home: this.paths.home,
@@ -378,6 +422,8 @@ export class ElmwoodService implements ElmwoodApi {
       } catch (error) {
         report({ type: "failed", error: toErrorInfo(error) });
       } finally {
+        // The embedding model is read again from wherever the store now is.
+        await this.meaningModelChanged();
         this.queueStatus();
       }
     });
@@ -425,13 +471,16 @@ export class ElmwoodService implements ElmwoodApi {
 
   private documents(): DocumentIndexer {
     if (!this.indexer) {
-      this.indexer = new DocumentIndexer(this.db, {
+      const indexer = new DocumentIndexer(this.db, {
         watch: this.settings.get().watchFolders,
         ...this.options.indexer,
       });
-      this.indexer.on((event) => {
+      this.indexer = indexer;
+      indexer.on((event) => {
         this.emit("documents.progress", event);
         if (event.type === "folder" || event.type === "idle") this.queueStatus();
+        // Vectors follow the words: once the word index has caught up, the new chunks get theirs.
+        if (event.type === "idle") this.vectors().wake();
       });
     }
     return this.indexer;
@@ -465,6 +514,78 @@ export class ElmwoodService implements ElmwoodApi {
    */
   private async defaultModelName(): Promise<string | null> {
     return this.preferred ?? (await this.remote.defaultModel()) ?? (await this.library.getDefault()) ?? null;
+  }
+
+  /** The background embedding of chunks (search by meaning), paused while the setting is off. */
+  private vectors(): VectorIndexer {
+    if (!this.vectorIndexer) {
+      const vectors = new VectorIndexer(this.db, {
+        // Not while the model store moves: its files are on their way elsewhere.
+        openEmbedder: () => (this.storeMove ? Promise.resolve(undefined) : this.meaning.documentEmbedder()),
+        wordIndexBusy: () => this.indexer?.busy ?? false,
+        paused: !this.settings.get().meaningSearch,
+      });
+      this.vectorIndexer = vectors;
+      vectors.on((event) => {
+        this.emit("documents.progress", event);
+        this.queueStatus();
+      });
+    }
+    return this.vectorIndexer;
+  }
+
+  /** Where meaning search stands: no model, embedding, ready... (what search and status report). */
+  private async meaningStatus(): Promise<MeaningStatus> {
+    const status = this.vectors().status();
+    if (status.state === "no-model" && (await this.meaning.available())) {
+      return { ...status, state: this.vectors().paused ? "paused" : "waiting" };
+    }
+    if (status.state !== "no-model" && !(await this.meaning.available()))
+      return { ...status, state: "no-model" };
+    return status;
+  }
+
+  /** Vectors already made are searched even while embedding is paused (the setting only stops the work). */
+  private async meaningIndex() {
+    // While the model store moves, the embedding model's files are on their way: search goes by words.
+    if (this.storeMove) return undefined;
+    return this.meaning.meaningIndex(this.db);
+  }
+
+  /** A model was installed or removed: load the new one from now on, and embed with it. */
+  private async meaningModelChanged(): Promise<void> {
+    await this.vectors().reset();
+    await this.meaning.reset();
+    this.vectors().wake();
+    this.queueStatus();
+  }
+
+  /** Assistant messages with the passages they were given (chat grounded in documents). */
+  private withSources(message: Message): Message {
+    if (message.role !== "assistant") return message;
+    const sources = this.grounding
+      .sourcesByMessage(message.conversationId, (id) => (id === message.id ? message.content : undefined))
+      .get(message.id);
+    return sources ? { ...message, sources } : message;
+  }
+
+  /** A conversation as doors show it: its messages with their passages, and what it draws on. */
+  private grounded(conversation: Conversation): Conversation {
+    const contents = new Map(conversation.messages.map((m) => [m.id, m.content]));
+    const sources = this.grounding.sourcesByMessage(conversation.id, (id) => contents.get(id));
+    return {
+      ...conversation,
+      messages: conversation.messages.map((m) => {
+        const list = m.role === "assistant" ? sources.get(m.id) : undefined;
+        return list ? { ...m, sources: list } : m;
+      }),
+      attachments: this.grounding.attachments(conversation.id),
+    };
+  }
+
+  private sourcesOf(conversationId: string, messageId: string): CitedChunk[] {
+    const message = this.conversations.wire(conversationId, messageId);
+    return this.withSources(message).sources ?? [];
   }
 
   private async modelStatus(): Promise<ModelStatus> {
@@ -546,22 +667,31 @@ export class ElmwoodService implements ElmwoodApi {
     const destination = resolve(path);
     const report = await inspectDestination(this.paths, destination, this.storeEnvironment());
     assertFitsMode(report, mode);
-    const [{ models }, defaultModel, downloads] = await Promise.all([
+    const [{ models }, defaultModel, downloads, embeddings] = await Promise.all([
       this.library.list(),
       this.library.getDefault(),
       this.library.listDownloads(),
+      this.library.embeddings(),
     ]);
     // Checked again and claimed with no await between, so nothing can start in the gap.
     this.assertStoreIdle();
     const move: StoreMove = {
       jobId: "",
       to: destination,
-      before: { models, defaultModel: defaultModel ?? null, downloads: downloads.map(toDownloadInfo) },
+      before: {
+        models,
+        defaultModel: defaultModel ?? null,
+        downloads: downloads.map(toDownloadInfo),
+        embeddings: embeddings.models,
+      },
     };
     this.storeMove = move;
     try {
       // Files of a loaded model stay open (and on Windows cannot be renamed): it goes first.
       await this.models.unload();
+      // So is the embedding model (search goes by words until the move ends; see meaningIndex).
+      await this.vectors().reset();
+      await this.meaning.reset();
     } catch (error) {
       this.storeMove = null;
       throw error;
@@ -585,6 +715,8 @@ export class ElmwoodService implements ElmwoodApi {
         this.storeMove = null;
         report({ type: "failed", error: toErrorInfo(error) });
       } finally {
+        // The embedding model is read again from wherever the store now is.
+        await this.meaningModelChanged();
         this.queueStatus();
       }
     });
@@ -607,12 +739,12 @@ export class ElmwoodService implements ElmwoodApi {
       this.started(this.chat.edit(input.conversationId, input.messageId, input.content)),
     "chat.switchBranch": (input) => {
       this.conversations.switchTo(input.conversationId, input.messageId);
-      return this.conversations.view(input.conversationId);
+      return this.grounded(this.conversations.view(input.conversationId));
     },
 
-    "conversations.create": (input) => this.chat.create(input.title, input.settings),
+    "conversations.create": (input) => this.grounded(this.chat.create(input.title, input.settings)),
     "conversations.list": (input) => this.conversations.list(input.limit, input.offset),
-    "conversations.get": (input) => this.conversations.view(input.id),
+    "conversations.get": (input) => this.grounded(this.conversations.view(input.id)),
     "conversations.rename": (input) => this.conversations.rename(input.id, input.title),
     "conversations.delete": (input) => {
       this.chat.stop({ conversationId: input.id });
@@ -635,6 +767,32 @@ export class ElmwoodService implements ElmwoodApi {
     "conversations.updateSettings": ({ id, ...patch }) => {
       const record = this.chat.updateSettings(id, patch);
       return { systemPrompt: record.systemPrompt, sampling: record.sampling, model: record.model };
+    },
+    "conversations.attach": async ({ id, path }) => {
+      this.conversations.get(id); // NOT_FOUND for a conversation that is not there
+      const { path: attached, kind } = await attachPath(this.documents(), path);
+      this.grounding.attach(id, attached, kind);
+      this.queueStatus();
+      return { attachments: this.grounding.attachments(id) };
+    },
+    "conversations.detach": ({ id, path }) => {
+      this.conversations.get(id);
+      const known = this.grounding.attachments(id).find((a) => a.path === path || a.path === resolve(path));
+      if (known) this.grounding.detach(id, known.path);
+      return { attachments: this.grounding.attachments(id) };
+    },
+    "conversations.excludeSource": ({ id, messageId, n }) => {
+      this.conversations.message(id, messageId);
+      const source = this.grounding.source(messageId, n);
+      if (!source) {
+        throw new ElmwoodError(
+          "NOT_FOUND",
+          `That reply was given no passage [${n}].`,
+          "Open the reply's sources to see the passages it used.",
+        );
+      }
+      this.grounding.exclude(id, source.path, source.location);
+      return { sources: this.sourcesOf(id, messageId) };
     },
 
     "completions.create": async (input) => {
@@ -682,15 +840,27 @@ export class ElmwoodService implements ElmwoodApi {
 
     "models.catalog": async () => {
       const { models } = this.storeMove ? this.storeMove.before : await this.library.list();
+      const embeddings = this.storeMove
+        ? this.storeMove.before.embeddings
+        : (await this.library.embeddings()).models;
       return {
         entries: CATALOG.map((entry) => toCatalogItem(entry, models)),
         recommended: recommendedModel().slug,
+        embedding: EMBEDDING_CATALOG.map((entry) => toEmbeddingCatalogItem(entry, embeddings)),
       };
     },
     "models.list": async () => {
       if (this.storeMove) {
-        const { models, defaultModel, downloads } = this.storeMove.before;
-        return { models: models.map(toModelInfo), broken: [], downloads, remote: [], defaultModel };
+        const { models, defaultModel, downloads, embeddings } = this.storeMove.before;
+        const embedding = embeddings.map(toEmbeddingInfo);
+        return {
+          models: models.map(toModelInfo),
+          broken: [],
+          downloads,
+          remote: [],
+          defaultModel,
+          embedding,
+        };
       }
       const { models, broken } = await this.library.list();
       // A remote default (or this process's preferred model) takes the library default's place.
@@ -701,9 +871,31 @@ export class ElmwoodService implements ElmwoodApi {
         downloads: (await this.library.listDownloads()).map(toDownloadInfo),
         remote: (await this.remote.models()).map((m) => ({ ...m, isDefault: m.name === defaultModel })),
         defaultModel,
+        embedding: (await this.library.embeddings()).models.map(toEmbeddingInfo),
       };
     },
     "models.pull": (input) => {
+      const embedding = findEmbeddingEntry(input.repo);
+      if (embedding) {
+        const jobId = this.jobs.start("pull", async (signal, id) => {
+          const report = (progress: EventPayload<"models.progress">["progress"]) =>
+            this.emit("models.progress", { jobId: id, kind: "pull", target: input.repo, progress });
+          try {
+            const result = await this.library.pullEmbedding(embedding.repoId, {
+              force: input.force,
+              signal,
+              onProgress: report,
+            });
+            await this.meaningModelChanged();
+            report({ type: "finished-embedding", model: toEmbeddingInfo(result.model) });
+          } catch (error) {
+            report({ type: "failed", error: toErrorInfo(error) });
+          } finally {
+            this.queueStatus();
+          }
+        });
+        return { jobId };
+      }
       // A repository id that can never work is refused now, not in an event later.
       checkRepoId(findCatalogEntry(input.repo)?.repoId ?? input.repo);
       const jobId = this.libraryJob("pull", input.repo, async (signal, onProgress) =>
@@ -749,6 +941,13 @@ export class ElmwoodService implements ElmwoodApi {
       return { jobId };
     },
     "models.remove": async (input) => {
+      if (await this.library.isEmbedding(input.name)) {
+        await this.vectors().reset();
+        await this.meaning.reset();
+        await this.library.removeEmbedding(input.name);
+        await this.meaningModelChanged();
+        return { name: input.name, removedSourceBytes: null };
+      }
       // Before unloading it: a folder served by path is the user's, and stays loaded and on disk.
       this.library.refuseAttached(input.name, "be removed");
       await this.models.release(input.name);
@@ -800,6 +999,8 @@ export class ElmwoodService implements ElmwoodApi {
     "settings.get": () => this.settings.get(),
     "settings.update": (input) => {
       const settings = this.settings.update(input);
+      if (input.meaningSearch === false) this.vectors().pause();
+      if (input.meaningSearch === true) this.vectors().resume();
       this.queueStatus();
       return settings;
     },
@@ -848,11 +1049,18 @@ export class ElmwoodService implements ElmwoodApi {
       this.queueStatus();
       return { removed };
     },
-    "documents.status": () => {
+    "documents.status": async () => {
       const folders = new IndexStore(this.db).status();
-      return { folders, indexing: folders.some((f) => INDEXING_STATES.has(f.state)) };
+      return {
+        folders,
+        indexing: folders.some((f) => INDEXING_STATES.has(f.state)),
+        meaning: await this.meaningStatus(),
+      };
     },
-    "documents.search": ({ query, ...options }) => searchIndex(this.db, query, options),
+    "documents.search": async ({ query, ...options }) => {
+      const result = await hybridSearch(this.db, query, options, await this.meaningIndex());
+      return { ...result, meaning: await this.meaningStatus() };
+    },
     "documents.open": async ({ path, reveal, page }) => {
       // Only files the index holds: a door must not become a way to launch anything on the machine.
       const file = new IndexStore(this.db).file(resolve(path));
@@ -883,13 +1091,13 @@ export class ElmwoodService implements ElmwoodApi {
         const report = (event: EventPayload<"answer.progress">["event"]) =>
           this.emit("answer.progress", { jobId: id, question, event });
         try {
-          const hits = groundingHits(this.db, question, query, {
-            limit,
-            folders,
-            kinds,
-            modifiedAfter,
-            modifiedBefore,
-          });
+          const hits = await groundingPassages(
+            this.db,
+            question,
+            query,
+            { limit, folders, kinds, modifiedAfter, modifiedBefore },
+            await this.meaningIndex(),
+          );
           report({ type: "sources", hits });
           const completion = await this.documentCompletion(signal);
           const answer = await askAboutResults(

@@ -9,7 +9,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { cancelled, ElmwoodError } from "../engine/errors.ts";
 import { ensureFreeSpace, type FreeSpaceProbe, freeSpaceOnDisk, isDiskFull } from "./disk.ts";
 import { type HubClient, type HubFile, RangeNotSatisfiable, type RepoListing } from "./hub-client.ts";
@@ -45,6 +45,8 @@ export interface DownloadOptions {
   extraSpace?: (checkpointBytes: number) => number;
   /** Least time between two "download" events for the same file. */
   progressIntervalMs?: number;
+  /** Which of the repository's files to fetch; default the OpenELM checkpoint's (selectCheckpointFiles). */
+  select?: (files: HubFile[], repoId: string) => HubFile[];
 }
 
 export interface DownloadResult {
@@ -290,6 +292,7 @@ async function fetchFile(job: FileJob, file: HubFile): Promise<void> {
     await rm(part, { force: true });
   };
   const url = hub.fileUrl(listing.repoId, listing.commit, file.path);
+  await mkdir(dirname(part), { recursive: true }); // "onnx/model.onnx", "1_Pooling/config.json"
 
   await withRetries(
     `Downloading ${file.path} from ${listing.repoId}`,
@@ -380,7 +383,7 @@ export async function downloadCheckpoint(options: DownloadOptions): Promise<Down
     signal,
     onRetry: (notice) => emit({ type: "retry", ...notice }),
   });
-  const files = selectCheckpointFiles(listing.files, repoId);
+  const files = (options.select ?? selectCheckpointFiles)(listing.files, repoId);
   await mkdir(dir, { recursive: true });
   const verified = await reconcile(dir, listing, files);
 

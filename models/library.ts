@@ -16,6 +16,16 @@ import { type ElmwoodPaths, elmwoodPaths } from "../engine/paths.ts";
 import { DEFAULT_PRECISION, estimateConvertedBytes, findCatalogEntry } from "./catalog.ts";
 import { ensureFreeSpace, type FreeSpaceProbe, freeSpaceOnDisk } from "./disk.ts";
 import { downloadCheckpoint, isDownloadComplete, readDownloadState } from "./download.ts";
+import { EMBEDDING_FILES, type EmbeddingCatalogEntry, findEmbeddingEntry } from "./embedding-catalog.ts";
+import {
+  type BrokenEmbedding,
+  type InstalledEmbedding,
+  installEmbedding,
+  isEmbeddingFolder,
+  listEmbeddings,
+  removeEmbedding,
+} from "./embedding-store.ts";
+import type { HubFile } from "./hub-client.ts";
 import { checkRepoId, HubClient, hubOptionsFromEnv } from "./hub-client.ts";
 import { acquireLock, type HeldLock } from "./lock.ts";
 import type { ProgressListener } from "./progress.ts";
@@ -102,6 +112,21 @@ export interface RemoveSourceResult {
   removed: boolean;
   dir: string;
   bytes: number;
+}
+
+export interface EmbeddingPullOptions {
+  revision?: string;
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  /** Download and install again even when installed. */
+  force?: boolean;
+}
+
+export interface EmbeddingPullResult {
+  model: InstalledEmbedding;
+  /** False when it was already installed. */
+  installed: boolean;
+  fetchedBytes: number;
 }
 
 const noop = () => undefined;
@@ -434,6 +459,7 @@ export class ModelLibrary {
     },
   ): Promise<void> {
     this.refuseAttached(name, "be replaced by a new model of that name");
+    await this.refuseEmbeddingName(name);
     const lock = await this.modelLock(name, `converting ${name}`, o.signal, o.emit);
     try {
       if (!o.overwrite && (await this.store.has(name))) {
@@ -458,9 +484,121 @@ export class ModelLibrary {
     }
   }
 
+  // ---- embedding models (search by meaning) ------------------------------------------------------
+
+  /** The installed embedding models, and folders whose embedding model no longer checks out. */
+  async embeddings(): Promise<{ models: InstalledEmbedding[]; broken: BrokenEmbedding[] }> {
+    return listEmbeddings(this.paths);
+  }
+
+  /**
+   * Downloads an embedding model from the catalog (repo id or short name), verifies each file against
+   * the hub's hashes, checks that it loads and embeds, and installs it under its short name. Resumes
+   * like any pull; `pause(repoId)` keeps what was downloaded.
+   */
+  async pullEmbedding(
+    repoIdOrSlug: string,
+    options: EmbeddingPullOptions = {},
+  ): Promise<EmbeddingPullResult> {
+    const entry = findEmbeddingEntry(repoIdOrSlug);
+    if (!entry) {
+      throw new ElmwoodError(
+        "BAD_INPUT",
+        `'${repoIdOrSlug}' is not an embedding model Elmwood knows.`,
+        "See 'elmwood models catalog' for the one search by meaning uses.",
+      );
+    }
+    const emit = options.onProgress ?? noop;
+    if (!options.force) {
+      const installed = (await this.embeddings()).models.find((m) => m.name === entry.slug);
+      if (installed) {
+        emit({ type: "done", name: installed.name, dir: installed.dir });
+        return { model: installed, installed: false, fetchedBytes: 0 };
+      }
+    }
+    return this.track(entry.repoId, options.signal, (signal) =>
+      this.pullEmbeddingLocked(entry, options, signal),
+    );
+  }
+
+  private async pullEmbeddingLocked(
+    entry: EmbeddingCatalogEntry,
+    options: EmbeddingPullOptions,
+    signal: AbortSignal,
+  ): Promise<EmbeddingPullResult> {
+    const emit = options.onProgress ?? noop;
+    const dir = this.downloadDir(entry.repoId);
+    await mkdir(this.paths.models, { recursive: true });
+    await this.store.sweepLeftovers();
+    const lock = await this.repoLock(entry.repoId, signal, emit);
+    try {
+      if (!options.force) {
+        const installed = (await this.embeddings()).models.find((m) => m.name === entry.slug);
+        if (installed) return { model: installed, installed: false, fetchedBytes: 0 };
+      }
+      if (await this.store.has(entry.slug)) {
+        throw new ElmwoodError(
+          "BAD_INPUT",
+          `An OpenELM model is installed under the name '${entry.slug}'.`,
+          `Remove it first ('elmwood models rm ${entry.slug}').`,
+        );
+      }
+      const wanted = [entry.onnx, ...EMBEDDING_FILES];
+      const download = await downloadCheckpoint({
+        hub: this.hub,
+        repoId: entry.repoId,
+        revision: options.revision ?? "main",
+        dir,
+        signal,
+        onProgress: emit,
+        freeSpace: this.freeSpace,
+        progressIntervalMs: this.options.progressIntervalMs,
+        select: (files, repoId) => selectEmbeddingFiles(files, repoId, wanted),
+      });
+      emit({ type: "validate", dir });
+      const model = await installEmbedding({
+        sourceDir: dir,
+        files: download.files.map((f) => f.path),
+        onnx: entry.onnx,
+        repoId: entry.repoId,
+        revision: download.commit,
+        name: entry.slug,
+        paths: this.paths,
+        force: options.force,
+        signal,
+      });
+      // The files were moved into the store: nothing of the download is worth keeping.
+      await rm(dir, { recursive: true, force: true });
+      emit({ type: "done", name: model.name, dir: model.dir });
+      return { model, installed: true, fetchedBytes: download.fetchedBytes };
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** Removes an installed embedding model (vectors made with it stay until another model replaces them). */
+  async removeEmbedding(name: string): Promise<void> {
+    await removeEmbedding(this.paths, name);
+  }
+
+  /** True when `name` is an installed embedding model rather than an OpenELM one. */
+  async isEmbedding(name: string): Promise<boolean> {
+    return isEmbeddingFolder(this.store.modelDir(name));
+  }
+
+  private async refuseEmbeddingName(name: string): Promise<void> {
+    if (await this.isEmbedding(name)) {
+      throw new ElmwoodError(
+        "BAD_INPUT",
+        `'${name}' is the embedding model search by meaning uses.`,
+        "Choose another name with --name.",
+      );
+    }
+  }
+
   /** Stops pulls of `repoId` running in this process, keeping their partial files; true if any ran. */
   pause(repoIdOrSlug: string): boolean {
-    const repoId = findCatalogEntry(repoIdOrSlug)?.repoId ?? repoIdOrSlug;
+    const repoId = catalogRepoId(repoIdOrSlug);
     const set = this.active.get(repoId.toLowerCase());
     if (!set) return false;
     for (const entry of set) entry.controller.abort(cancelled("The download"));
@@ -469,7 +607,7 @@ export class ModelLibrary {
 
   /** Stops pulls of `repoId` and deletes what they downloaded, so the next pull starts afresh. */
   async cancel(repoIdOrSlug: string): Promise<void> {
-    const repoId = findCatalogEntry(repoIdOrSlug)?.repoId ?? repoIdOrSlug;
+    const repoId = catalogRepoId(repoIdOrSlug);
     const set = this.active.get(repoId.toLowerCase());
     this.pause(repoId);
     await Promise.all([...(set ?? [])].map((e) => e.settled));
@@ -680,6 +818,26 @@ export class ModelLibrary {
       await lock?.release();
     }
   }
+}
+
+/** The repository a catalog short name stands for (an OpenELM model or the embedding model). */
+function catalogRepoId(repoIdOrSlug: string): string {
+  return findCatalogEntry(repoIdOrSlug)?.repoId ?? findEmbeddingEntry(repoIdOrSlug)?.repoId ?? repoIdOrSlug;
+}
+
+/** The files of an embedding repository a pull fetches; CHECKPOINT naming what is missing when the graph or tokenizer is not there. */
+function selectEmbeddingFiles(files: HubFile[], repoId: string, wanted: readonly string[]): HubFile[] {
+  const required = new Set([wanted[0], "tokenizer.json"]);
+  const picked = wanted.map((path) => files.find((f) => f.path === path)).filter((f): f is HubFile => !!f);
+  const missing = [...required].filter((path) => !picked.some((f) => f.path === path));
+  if (missing.length) {
+    throw new ElmwoodError(
+      "CHECKPOINT",
+      `${repoId} has no ${missing.join(" and ")}, so it cannot be used for search by meaning.`,
+      "Check the repository on the hub, or use the model 'elmwood models catalog' lists.",
+    );
+  }
+  return picked;
 }
 
 /** A store name for a checkpoint folder; Hugging Face's cache keeps them in models--owner--name/snapshots/<sha>. */

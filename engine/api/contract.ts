@@ -119,6 +119,48 @@ const Empty = z.strictObject({});
 const Timestamp = z.number().int().min(0); // ms since the epoch
 
 // ---------------------------------------------------------------------------------------------------
+// Search by meaning and chat grounded in documents (issue 14): the pieces other sections refer to
+
+/** What made a search hit: its words (full-text), its meaning (vectors), or both. */
+export const MatchedBy = z.enum(["words", "meaning", "both"]);
+
+/** no-model: search stays by words; waiting: the word index goes first; ready: every chunk has a vector. */
+export const MeaningState = z.enum(["no-model", "waiting", "embedding", "ready", "paused", "error"]);
+
+export const MeaningStatus = z.object({
+  state: MeaningState,
+  /** The embedding model the vectors come from ("repo@revision"). */
+  model: z.string().nullable(),
+  embedded: z.number().int(),
+  total: z.number().int(),
+  chunksPerSecond: z.number().nullable(),
+  message: z.string().nullable(),
+});
+
+/** A folder or file a conversation draws on. */
+export const ConversationAttachment = z.object({
+  path: z.string(),
+  kind: z.enum(["folder", "file"]),
+  addedAt: Timestamp,
+});
+
+/** A passage a reply was given, numbered as the reply cites it ([n]). */
+export const CitedChunk = z.object({
+  n: z.number().int(),
+  /** null when the passage has since left the index (its file changed or went). */
+  chunkId: z.number().int().nullable(),
+  path: z.string(),
+  location: z.string(),
+  snippet: z.string(),
+  /** The passage as the model read it. */
+  text: z.string(),
+  /** The reply cites it. */
+  cited: z.boolean(),
+  /** The person removed it: later turns of the conversation leave it out. */
+  excluded: z.boolean(),
+});
+
+// ---------------------------------------------------------------------------------------------------
 // Conversations and chat
 
 export const MessageStats = z.object({
@@ -175,6 +217,8 @@ export const Message = z.object({
   /** This message and its alternatives (same parent), oldest first: "< 2/3 >". */
   siblingIds: z.array(Id),
   siblingIndex: z.number().int(),
+  /** Assistant replies grounded in documents: the passages they were given. */
+  sources: z.array(CitedChunk).optional(),
 });
 
 export const ConversationSettings = z.object({
@@ -204,6 +248,8 @@ export const Conversation = ConversationSummary.extend({
   activeLeafId: Id.nullable(),
   /** The branch on screen, root first. */
   messages: z.array(Message),
+  /** The folders and files the conversation draws on. */
+  attachments: z.array(ConversationAttachment).optional(),
 });
 
 /** What a started reply is known by until chat.done or chat.error arrives. */
@@ -277,6 +323,33 @@ export const CatalogItem = z.object({
   installed: z.array(z.string()),
 });
 
+/** An installed embedding model (search by meaning). */
+export const EmbeddingModelInfo = z.object({
+  name: z.string(),
+  repoId: z.string(),
+  revision: z.string(),
+  dims: z.number().int(),
+  maxTokens: z.number().int(),
+  pooling: z.enum(["mean", "cls"]),
+  normalize: z.boolean(),
+  bytes: z.number(),
+  licence: z.string().nullable(),
+  createdAt: z.string(),
+});
+
+export const EmbeddingCatalogItem = z.object({
+  repoId: z.string(),
+  slug: z.string(),
+  name: z.string(),
+  licence: z.string(),
+  parameters: z.number(),
+  dims: z.number().int(),
+  maxTokens: z.number().int(),
+  downloadBytes: z.number(),
+  description: z.string(),
+  installed: z.boolean(),
+});
+
 export const DownloadInfo = z.object({
   repoId: z.string(),
   complete: z.boolean(),
@@ -340,6 +413,8 @@ export const LibraryProgress = z.discriminatedUnion("type", [
   z.object({ type: z.literal("done"), name: z.string(), dir: z.string() }),
   /** The job ended: the installed model. */
   z.object({ type: z.literal("finished"), model: ModelInfo }),
+  /** The job ended: the installed embedding model (a pull of the catalog's embedding model). */
+  z.object({ type: z.literal("finished-embedding"), model: EmbeddingModelInfo }),
   /** The job ended without a model (code CANCELLED after models.pause or models.cancel). */
   z.object({ type: z.literal("failed"), error: ErrorInfo }),
 ]);
@@ -392,6 +467,8 @@ export const IndexProgress = z.discriminatedUnion("type", [
     chunks: z.number().int().optional(),
   }),
   z.object({ type: z.literal("idle") }),
+  /** Chunks getting their vectors (search by meaning). */
+  z.object({ type: z.literal("meaning"), status: MeaningStatus }),
 ]);
 
 const SearchFilters = {
@@ -409,6 +486,9 @@ export const SearchHit = z.object({
   page: z.number().int().nullable(),
   lines: z.tuple([z.number().int(), z.number().int()]).nullable(),
   score: z.number(),
+  matched: MatchedBy,
+  /** Cosine similarity to the query, when the hit was ranked by meaning. */
+  similarity: z.number().nullable(),
   snippet: z.string(),
   highlights: z.array(z.tuple([z.number().int(), z.number().int()])),
   text: z.string(),
@@ -421,6 +501,9 @@ export const SearchResult = z.object({
   match: z.string(),
   hits: z.array(SearchHit),
   tookMs: z.number(),
+  /** "hybrid": by words and meaning; "words": by words only (see `meaning` for why). */
+  mode: z.enum(["hybrid", "words"]),
+  meaning: MeaningStatus,
 });
 
 export const GroundingSource = z.object({ path: z.string(), location: z.string(), text: z.string() });
@@ -556,6 +639,8 @@ export const Settings = z.object({
   theme: z.enum(["system", "light", "dark"]),
   /** Follow changes in indexed folders while the app runs. */
   watchFolders: z.boolean(),
+  /** Give indexed chunks vectors in the background, so search finds them by meaning. */
+  meaningSearch: z.boolean(),
 });
 
 export const SettingsPatch = z.strictObject({
@@ -566,13 +651,18 @@ export const SettingsPatch = z.strictObject({
   summaryStyle: SummaryStyle.optional(),
   theme: z.enum(["system", "light", "dark"]).optional(),
   watchFolders: z.boolean().optional(),
+  meaningSearch: z.boolean().optional(),
 });
 
 export const Status = z.object({
   contractVersion: z.number().int(),
   model: ModelStatus,
   generation: z.object({ running: z.boolean(), waiting: z.number().int() }),
-  documents: z.object({ folders: z.number().int(), indexing: z.boolean() }),
+  documents: z.object({
+    folders: z.number().int(),
+    indexing: z.boolean(),
+    meaning: MeaningStatus.pick({ state: true, embedded: true, total: true }),
+  }),
   /** Remote models writing now (a reply, a summary, an answer, an API request): text goes to their host. */
   remote: z.object({ inUse: z.array(RemoteUse) }),
   /** The profile folder (ELMWOOD_HOME or the app-data folder). */
@@ -730,12 +820,37 @@ export const calls = {
     }),
   ),
   "conversations.updateSettings": call(ConversationSettingsPatch.extend({ id: Id }), ConversationSettings),
+  /**
+   * Lets the conversation draw on a folder or a file: each later turn is given the passages of it
+   * that best fit the question. One not yet indexed is added to the index first.
+   */
+  "conversations.attach": call(
+    z.strictObject({ id: Id, path: FsPath }),
+    z.object({ attachments: z.array(ConversationAttachment) }),
+  ),
+  "conversations.detach": call(
+    z.strictObject({ id: Id, path: FsPath }),
+    z.object({ attachments: z.array(ConversationAttachment) }),
+  ),
+  /** Leaves a passage a reply used out of the conversation's later turns. */
+  "conversations.excludeSource": call(
+    z.strictObject({ id: Id, messageId: Id, n: z.number().int().min(1).max(100) }),
+    z.object({ sources: z.array(CitedChunk) }),
+  ),
 
   "completions.create": call(CompletionInput, z.object({ requestId: Id, model: z.string() })),
   "completions.cancel": call(z.strictObject({ requestId: Id }), z.object({ cancelled: z.boolean() })),
 
   // Models. pull and import return a job id and report models.progress.
-  "models.catalog": call(Empty, z.object({ entries: z.array(CatalogItem), recommended: z.string() })),
+  "models.catalog": call(
+    Empty,
+    z.object({
+      entries: z.array(CatalogItem),
+      recommended: z.string(),
+      /** The embedding model search by meaning runs on. */
+      embedding: z.array(EmbeddingCatalogItem),
+    }),
+  ),
   "models.list": call(
     Empty,
     z.object({
@@ -746,6 +861,8 @@ export const calls = {
       remote: z.array(RemoteModelInfo),
       /** An installed model, or a remote one. */
       defaultModel: z.string().nullable(),
+      /** Installed embedding models (search by meaning). */
+      embedding: z.array(EmbeddingModelInfo),
     }),
   ),
   "models.pull": call(
@@ -837,7 +954,10 @@ export const calls = {
   // Documents. Indexing reports documents.progress; summaries summary.progress; answers answer.progress.
   "documents.addFolder": call(z.strictObject({ path: FsPath }), FolderStatus),
   "documents.removeFolder": call(z.strictObject({ path: FsPath }), z.object({ removed: z.boolean() })),
-  "documents.status": call(Empty, z.object({ folders: z.array(FolderStatus), indexing: z.boolean() })),
+  "documents.status": call(
+    Empty,
+    z.object({ folders: z.array(FolderStatus), indexing: z.boolean(), meaning: MeaningStatus }),
+  ),
   "documents.search": call(
     z.strictObject({
       query: z.string().max(1000),
@@ -1034,6 +1154,13 @@ export type ApiStatus = z.output<typeof ApiStatus>;
 export type StorageInfo = z.output<typeof StorageInfo>;
 export type StoreDestination = z.output<typeof StoreDestination>;
 export type StoreMoveEvent = z.output<typeof StoreMoveEvent>;
+export type MatchedBy = z.output<typeof MatchedBy>;
+export type MeaningState = z.output<typeof MeaningState>;
+export type MeaningStatus = z.output<typeof MeaningStatus>;
+export type ConversationAttachment = z.output<typeof ConversationAttachment>;
+export type CitedChunk = z.output<typeof CitedChunk>;
+export type EmbeddingModelInfo = z.output<typeof EmbeddingModelInfo>;
+export type EmbeddingCatalogItem = z.output<typeof EmbeddingCatalogItem>;
 export type ApiPatch = z.output<typeof ApiPatch>;
 export type RemoteModelInfo = z.output<typeof RemoteModelInfo>;
 export type EngineInfo = z.output<typeof EngineInfo>;

@@ -24,6 +24,7 @@ import { interruption, notBegun } from "./interruption.ts";
 import { assertConversationFits } from "./prompt.ts";
 import { type ConversationStore, newId, type StoredMessage } from "./store.ts";
 import { ThrottledSave } from "./throttled-save.ts";
+import type { TurnGrounding } from "./turn-grounding.ts";
 
 /** The model a reply is written by: Elmwood's own, or a remote engine's (it takes messages). */
 export type ReplyModel = PromptModel;
@@ -56,6 +57,8 @@ export interface ChatEngineOptions {
   owner: string;
   /** How often what has streamed is saved; default every second. */
   saveEveryMs?: number;
+  /** Chat grounded in documents: gives the question passages of the conversation's documents. */
+  grounding?: TurnGrounding;
 }
 
 export function toSamplingOptions(sampling: Sampling): SamplingOptions {
@@ -221,16 +224,29 @@ export class ChatEngine {
       });
     }
     if (turn.user) messages.push({ role: "user", content: turn.user.content });
+    const { sampling } = conversation;
+    const requestId = newId();
+    const assistantMessageId = newId();
+    if (this.options.grounding) {
+      // Only the prompt's copy of the question carries the passages; the message is saved as typed.
+      const last = messages.length - 1;
+      const withContent = (content: string) => messages.map((m, i) => (i === last ? { ...m, content } : m));
+      const grounded = await this.options.grounding.ground({
+        conversationId,
+        replyId: assistantMessageId,
+        question: messages[last].content,
+        fits: (content) =>
+          model.prepare(withContent(content)).tokens + sampling.maxTokens <= model.contextLength,
+      });
+      if (grounded !== null) messages.splice(0, messages.length, ...withContent(grounded));
+    }
     const prompt = model.prepare(messages);
     const plain: ChatMessage[] = messages.map(({ role, content }) => ({ role, content }));
-    const { sampling } = conversation;
     assertConversationFits(plain, prompt, sampling.maxTokens, model);
 
     const userMessage = turn.user
       ? this.store.add(conversationId, { role: "user", ...turn.user })
       : turn.history[turn.history.length - 1];
-    const requestId = newId();
-    const assistantMessageId = newId();
     const controller = new AbortController();
     const done = this.write({
       requestId,

@@ -8,6 +8,7 @@ import { ElmwoodError } from "../errors.ts";
 import { type Db, migrate, type Statement } from "../store/database.ts";
 import "./schema.ts";
 import type { Chunk, DocumentKind } from "./types.ts";
+import { giveVectors, readVectorDonors } from "./vectors/vector-store.ts";
 
 export type FolderState = "pending" | "scanning" | "indexing" | "ready" | "missing" | "error";
 export type FileStatus = "indexed" | "skipped" | "error";
@@ -292,7 +293,10 @@ export class IndexStore {
   ) {
     const db = this.db;
     db.transaction(() => {
-      // Deleting the old row cascades to its chunks, and the triggers take them out of the FTS index.
+      // Text that did not change keeps its vector: an edit re-embeds only what it touched.
+      const donors = chunks.length ? readVectorDonors(db, file.path, file.hash ?? null) : new Map();
+      // Deleting the old row cascades to its chunks (and their vectors), and the triggers take them
+      // out of the FTS index.
       this.#sql("DELETE FROM doc_files WHERE path = ?").run(file.path);
       const fileId = this.#sql(
         "INSERT INTO doc_files (folder_id, path, kind, size, mtime_ms, hash, status, reason, encoding, chunk_count, indexed_at) " +
@@ -313,9 +317,10 @@ export class IndexStore {
       const insert = this.#sql(
         "INSERT INTO doc_chunks (file_id, ordinal, location, page, line_start, line_end, token_count, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       );
+      const written: { id: number; text: string }[] = [];
       for (const chunk of chunks) {
         const { label, page, lines } = chunk.location;
-        insert.run(
+        const { lastInsertRowid } = insert.run(
           fileId,
           chunk.ordinal,
           label,
@@ -325,7 +330,9 @@ export class IndexStore {
           chunk.tokenCount,
           chunk.text,
         );
+        if (donors.size) written.push({ id: Number(lastInsertRowid), text: chunk.text });
       }
+      giveVectors(db, written, donors);
     })();
   }
 }

@@ -26,7 +26,7 @@ import {
   skipWithoutReading,
 } from "./prepare.ts";
 import { type Preparer, workerPreparer } from "./prepare-pool.ts";
-import { isSkippedFolderName, walkFolder } from "./walk.ts";
+import { isSkippedFolderName, walkRoot } from "./walk.ts";
 
 export type FileOutcome = "indexed" | "unchanged" | "skipped" | "error" | "removed";
 
@@ -109,6 +109,28 @@ export class DocumentIndexer {
     return added;
   }
 
+  /**
+   * Adds one file to the index on its own (a document dropped on a chat), followed like a folder
+   * with that file in it. A file inside an indexed folder is indexed already: that folder is returned.
+   */
+  async addFile(path: string): Promise<{ folder: Folder; replaced: string[] }> {
+    const absolute = resolve(path);
+    let real: string;
+    try {
+      real = await fs.realpath(absolute);
+      if (!(await fs.stat(real)).isFile()) throw Object.assign(new Error("not a file"), { code: "EISDIR" });
+      await fs.access(real, fs.constants.R_OK);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EISDIR") return this.addFolder(absolute);
+      throw folderError(absolute, error);
+    }
+    const outer = this.store.folderContaining(real);
+    if (outer) return { folder: outer, replaced: [] };
+    const added = this.store.addFolder(real);
+    this.#scheduleFolder(added.folder.id);
+    return added;
+  }
+
   /** Stops following a folder and removes everything indexed from it. */
   async removeFolder(path: string): Promise<boolean> {
     const absolute = resolve(path);
@@ -123,6 +145,11 @@ export class DocumentIndexer {
 
   status(): FolderStatus[] {
     return this.store.status();
+  }
+
+  /** True while files are queued, being read or waiting out the debounce. */
+  get busy(): boolean {
+    return this.#pending > 0 || this.#debounce !== undefined;
   }
 
   /** Queues the catch-up scan of every added folder and, when watching, starts following them. */
@@ -218,9 +245,9 @@ export class DocumentIndexer {
     const root = under ?? folder.path;
     const signal = this.#abort.signal;
     this.#setState(folder, "scanning");
-    let walked: Awaited<ReturnType<typeof walkFolder>>;
+    let walked: Awaited<ReturnType<typeof walkRoot>>;
     try {
-      walked = await walkFolder(root, signal);
+      walked = await walkRoot(root, signal);
     } catch (error) {
       if (signal.aborted) return;
       const code = (error as NodeJS.ErrnoException).code;
@@ -267,13 +294,14 @@ export class DocumentIndexer {
       if (old && old.size === file.size && old.mtimeMs === file.mtimeMs && !retry) continue;
       todo.push({ ...file, known: old });
     }
+    this.#setState(folder, "indexing");
+    await this.#prepareAll(folder, todo, signal);
+    // Forgotten after the new files are written: a file renamed while Elmwood was closed finds its
+    // old self still there and takes the vectors of its unchanged text along.
     this.#removed(
       folder,
       [...known.keys()].filter((path) => !seen.has(path)),
     );
-
-    this.#setState(folder, "indexing");
-    await this.#prepareAll(folder, todo, signal);
     if (signal.aborted) return;
     // The folder itself may have gone while we worked: then nothing of it stays in the index.
     if (!(await exists(folder.path))) return this.#folderGone(folder);
@@ -431,13 +459,13 @@ export class DocumentIndexer {
     if (!(await exists(folder.path))) return this.#folderGone(folder);
     const files: Todo[] = [];
     const folders: string[] = [];
+    const gone: string[] = [];
     for (const path of paths) {
       let info: Awaited<ReturnType<typeof fs.stat>>;
       try {
         info = await fs.stat(path);
       } catch {
-        const gone = this.#knownUnder(folder, path).map((f) => f.path);
-        this.#removed(folder, gone);
+        gone.push(...this.#knownUnder(folder, path).map((f) => f.path));
         continue;
       }
       if (info.isDirectory()) folders.push(path);
@@ -453,14 +481,19 @@ export class DocumentIndexer {
     if (files.length) {
       this.#setState(folder, "indexing");
       await this.#prepareAll(folder, files, this.#abort.signal);
-      if (!this.#abort.signal.aborted) this.#setState(folder, "ready");
     }
+    // A rename arrives as a new path and a gone one: the new file is written first, so its unchanged
+    // text keeps its vectors (index-store.ts), then the old path is forgotten.
+    this.#removed(folder, gone);
+    if (files.length && !this.#abort.signal.aborted) this.#setState(folder, "ready");
   }
 }
 
+/** Whether an added folder (or a file added on its own) is still there. */
 async function exists(path: string): Promise<boolean> {
   try {
-    return (await fs.stat(path)).isDirectory();
+    const info = await fs.stat(path);
+    return info.isDirectory() || info.isFile();
   } catch {
     return false;
   }

@@ -4,11 +4,24 @@
  * in the input can never make the query fail; while typing, the last word also matches as a prefix.
  */
 
+/** One term as FTS5 matches it: its tokens in a row (a phrase when more than one), the last as a prefix. */
+export interface QueryTerm {
+  tokens: string[];
+  prefix: boolean;
+}
+
 export interface ParsedQuery {
   /** The FTS5 MATCH expression; undefined when the input has nothing to search for. */
   match?: string;
   /** The words and phrases searched for, for highlighting and for showing what was understood. */
   terms: string[];
+  /** The FTS5 expression of the excluded words (-word), matched by chunks that must not be hits. */
+  exclude?: string;
+  /** Whether every included term is a "quoted phrase": the person wants those exact words. */
+  exact?: boolean;
+  /** The same query as terms, for matching a passage's text outside FTS5 (text-match.ts). */
+  included: QueryTerm[];
+  excluded: QueryTerm[];
 }
 
 const TOKEN = /[\p{L}\p{N}\p{M}]+/gu;
@@ -17,6 +30,9 @@ export function parseQuery(input: string, options: { asYouType?: boolean } = {})
   const include: string[] = [];
   const exclude: string[] = [];
   const terms: string[] = [];
+  const included: QueryTerm[] = [];
+  const excluded: QueryTerm[] = [];
+  let phrases = 0;
   const parts = [...input.matchAll(/(-?)"([^"]*)("?)|(\S+)/g)];
   parts.forEach((part, i) => {
     const isLast = i === parts.length - 1;
@@ -25,7 +41,11 @@ export function parseQuery(input: string, options: { asYouType?: boolean } = {})
       if (!tokens.length) return;
       const phrase = quote(tokens.join(" "));
       (part[1] ? exclude : include).push(phrase);
-      if (!part[1]) terms.push(tokens.join(" "));
+      (part[1] ? excluded : included).push({ tokens, prefix: false });
+      if (!part[1]) {
+        terms.push(tokens.join(" "));
+        phrases++;
+      }
       return;
     }
     let word = part[4];
@@ -40,11 +60,13 @@ export function parseQuery(input: string, options: { asYouType?: boolean } = {})
     const prefix = explicitPrefix || (typing && lastToken.length >= 2);
     const expression = quote(tokens.join(" ")) + (prefix ? "*" : "");
     (negative ? exclude : include).push(expression);
+    (negative ? excluded : included).push({ tokens, prefix: Boolean(prefix) });
     if (!negative) terms.push(tokens.join(" "));
   });
-  if (!include.length) return { terms };
-  const match = exclude.length ? `(${include.join(" ")}) NOT (${exclude.join(" OR ")})` : include.join(" ");
-  return { match, terms };
+  if (!include.length) return { terms, included, excluded };
+  const without = exclude.length ? exclude.join(" OR ") : undefined;
+  const match = without ? `(${include.join(" ")}) NOT (${without})` : include.join(" ");
+  return { match, terms, exclude: without, exact: phrases === include.length, included, excluded };
 }
 
 function quote(text: string): string {

@@ -1,7 +1,8 @@
 /**
  * The document index's tables in the profile database. Chunks are mirrored into an FTS5 table by
  * triggers, so every write path (insert, delete, the cascade from a deleted file) keeps the
- * full-text index in step inside the same transaction.
+ * full-text index in step inside the same transaction; their vectors (doc_vectors) reference them
+ * with ON DELETE CASCADE for the same reason.
  */
 import { registerMigrations } from "../store/database.ts";
 
@@ -67,5 +68,25 @@ registerMigrations(DOCUMENTS_FEATURE, [
     INSERT INTO doc_chunks_fts (doc_chunks_fts, rowid, text, location) VALUES ('delete', old.id, old.text, old.location);
     INSERT INTO doc_chunks_fts (rowid, text, location) VALUES (new.id, new.text, new.location);
   END;
+  `,
+  // The meaning index: which embedding model the vectors come from (`generation` grows each time the
+  // vector table is made anew), and a log of every change to the vectors, which lets each process keep
+  // its in-memory first-pass index (vectors/sign-codes.ts) in step with writes from other processes.
+  // The vectors themselves live in doc_vectors, created by vectors/vector-store.ts with the model's
+  // width (libsql's F32_BLOB(n)). Files are found by content hash so that a renamed or copied file
+  // takes its vectors along.
+  `
+  CREATE TABLE doc_vector_space (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    model TEXT NOT NULL,
+    dims INTEGER NOT NULL,
+    generation INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE doc_vector_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    chunk_id INTEGER NOT NULL
+  );
+  CREATE INDEX doc_files_hash ON doc_files(hash);
   `,
 ]);

@@ -109,3 +109,11 @@ export async function walkFolder(root: string, signal?: AbortSignal): Promise<Wa
     }
   }
 }
+
+/** Like walkFolder, but a root that is a file (one attached to a chat) is that file alone. */
+export async function walkRoot(root: string, signal?: AbortSignal): Promise<WalkResult> {
+  const info = await fs.stat(root);
+  if (info.isFile())
+    return { files: [{ path: root, size: info.size, mtimeMs: Math.floor(info.mtimeMs) }], problems: [] };
+  return walkFolder(root, signal);
+}

@@ -17,6 +17,9 @@ import type {
 
 export type { LoadedInfo, WorkerGenerateRequest } from "./model-worker-protocol.ts";
 
+/** How long closing waits for the worker to release its session (a prefill chunk takes well under). */
+const CLOSE_WAIT_MS = 10_000;
+
 export interface HostOptions extends LoadOptions {
   /** Generations that may wait behind the running one. */
   maxQueue?: number;
@@ -149,6 +152,20 @@ export class ModelHost {
     for (const waiting of this.queue)
       waiting.abandon(new ElmwoodError("CANCELLED", "The model was unloaded."));
     this.queue = [];
+    // The model's memory belongs to onnxruntime and outlives a terminated thread: the worker stops
+    // its generations and releases the session first. A worker stuck in a long run is not waited
+    // for past CLOSE_WAIT_MS (it is terminated; what it held is then only freed with the process).
+    const closed = new Promise<void>((resolve) => {
+      const id = this.nextId++;
+      this.pending.set(id, { resolve: () => resolve(), reject: () => resolve() });
+      this.worker.postMessage({ type: "close", id } satisfies WorkerRequest);
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_WAIT_MS);
+    });
+    await Promise.race([closed, timeout]);
+    clearTimeout(timer);
     await this.worker.terminate();
   }
 

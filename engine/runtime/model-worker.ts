@@ -14,6 +14,8 @@ const port = parentPort;
 
 let session: ModelSession | undefined;
 const running = new Map<number, AbortController>();
+/** Generations in flight (until their last reply is sent), so a close waits for them to stop. */
+const inFlight = new Set<Promise<unknown>>();
 const tokenizer = llamaTokenizer();
 
 const reply = (message: WorkerReply) => port.postMessage(message);
@@ -37,18 +39,19 @@ async function handle(message: WorkerRequest): Promise<void> {
       return;
     }
     case "generate": {
-      if (!session) throw new Error("no model is loaded");
+      const active = session;
+      if (!active) throw new Error("no model is loaded");
       const controller = new AbortController();
       running.set(message.id, controller);
-      const before = { ...session.stats };
+      const before = { ...active.stats };
       try {
-        const result = await generate(session, tokenizer, {
+        const result = await generate(active, tokenizer, {
           ...message.request,
           signal: controller.signal,
           onToken: (token) =>
             reply({ type: "token", id: message.id, token, ...(message.timing ? { sentAt: now() } : {}) }),
         });
-        const after = session.stats;
+        const after = active.stats;
         const runStats = message.timing
           ? {
               runs: after.runs - before.runs,
@@ -77,14 +80,26 @@ async function handle(message: WorkerRequest): Promise<void> {
       port.postMessage({ type: "logits", id: message.id, logits: copy } satisfies WorkerReply, [copy.buffer]);
       return;
     }
-    case "close":
-      await session?.close();
+    case "close": {
+      // The session's memory is onnxruntime's, not JavaScript's: nothing frees it when the thread
+      // ends, so it is released here, after every generation has stopped (one step at most).
+      const closing = session;
       session = undefined;
+      for (const controller of running.values()) controller.abort();
+      await Promise.allSettled([...inFlight]);
+      await closing?.close();
       reply({ type: "closed", id: message.id });
       return;
+    }
   }
 }
 
 port.on("message", (message: WorkerRequest) => {
-  handle(message).catch((error) => reply({ type: "error", id: message.id, error: errorOf(error) }));
+  const handled = handle(message).catch((error) =>
+    reply({ type: "error", id: message.id, error: errorOf(error) }),
+  );
+  if (message.type === "generate") {
+    inFlight.add(handled);
+    void handled.finally(() => inFlight.delete(handled));
+  }
 });

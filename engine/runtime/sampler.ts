@@ -163,6 +163,8 @@ function bestK(scores: Float32Array, k: number, floor: number): number[] {
   };
   for (let id = 0; id < scores.length; id++) {
     if (scores[id] < floor) continue;
+    // Once the heap is full, almost every id scores below its root: one comparison rejects it.
+    if (heap.length === k && scores[id] < scores[heap[0]]) continue;
     if (heap.length < k) {
       heap.push(id);
       for (let i = heap.length - 1; i > 0; ) {

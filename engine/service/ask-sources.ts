@@ -5,6 +5,7 @@
  * to its longer words one at a time (as prefixes, so "flower" finds "flowers"), ranking passages by
  * their summed scores so those matching more of the question come first.
  */
+import { hybridSearch, type MeaningIndex } from "../documents/hybrid-search.ts";
 import { type SearchFilters, type SearchHit, searchIndex } from "../documents/search.ts";
 import type { Db } from "../store/database.ts";
 
@@ -36,4 +37,30 @@ export function groundingHits(
     }
   }
   return [...best.values()].sort((a, b) => b.score - a.score).slice(0, options.limit);
+}
+
+/**
+ * The passages for a question: by meaning and words together when the meaning index is there (a
+ * question's meaning finds passages that share few of its words), then the word-by-word fallback
+ * above for whatever places are left, without repeating a passage.
+ */
+export async function groundingPassages(
+  db: Db,
+  question: string,
+  query: string | undefined,
+  options: SearchFilters & { limit: number },
+  meaning: MeaningIndex | undefined,
+): Promise<SearchHit[]> {
+  if (query) return (await hybridSearch(db, query, options, meaning)).hits;
+  const found = meaning ? (await hybridSearch(db, question, options, meaning)).hits : [];
+  if (found.length >= options.limit) return found;
+  const seen = new Set(found.map((h) => h.chunkId));
+  for (const hit of groundingHits(db, question, undefined, options)) {
+    if (found.length >= options.limit) break;
+    if (!seen.has(hit.chunkId)) {
+      seen.add(hit.chunkId);
+      found.push(hit);
+    }
+  }
+  return found;
 }

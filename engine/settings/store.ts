@@ -30,6 +30,7 @@ export const DEFAULT_SETTINGS: SettingsT = {
   summaryStyle: "short",
   theme: "system",
   watchFolders: true,
+  meaningSearch: true,
 };
 
 export class SettingsStore {

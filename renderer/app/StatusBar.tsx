@@ -53,6 +53,10 @@ export function StatusBar() {
   for (const folder of folders.filter((f) => f.state === "indexing" || f.state === "scanning")) {
     work.push(`indexing ${formatCount(folder.filesDone)} / ${formatCount(folder.filesTotal)} files`);
   }
+  const meaning = status?.documents.meaning;
+  if (meaning?.state === "embedding") {
+    work.push(`meaning ${formatCount(meaning.embedded)} / ${formatCount(meaning.total)} passages`);
+  }
 
   return (
     <section className="status-bar" aria-label="Status">

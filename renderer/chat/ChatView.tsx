@@ -1,10 +1,12 @@
 /** The chat place: the branch on screen, the reply in flight, failures with a way forward, the input. */
-import { useEffect, useRef } from "react";
+import { type DragEvent, useEffect, useRef, useState } from "react";
 import type { ErrorInfo } from "../../engine/api/contract.ts";
 import { ErrorNotice } from "../components/ErrorNotice.tsx";
 import { IconButton } from "../components/IconButton.tsx";
 import { SlidersIcon } from "../components/icons.tsx";
+import { readDropped } from "../documents/read-dropped.ts";
 import { useChat, useStores } from "../stores/stores.tsx";
+import { AttachButton, AttachmentBar } from "./Attachments.tsx";
 import { Composer } from "./Composer.tsx";
 import { useChatModel } from "./chat-model.ts";
 import { MessageItem } from "./MessageItem.tsx";
@@ -89,9 +91,10 @@ export function ChatView() {
   const loading = useChat((s) => s.loading);
   const dismissFailure = useChat((s) => s.dismissFailure);
   const regenerate = useChat((s) => s.regenerate);
-  const { ui } = useStores();
+  const { ui, grounding, extras, toasts } = useStores();
   const model = useChatModel();
   const bottom = useRef<HTMLDivElement>(null);
+  const [dropping, setDropping] = useState(false);
   const busy = streaming !== null;
 
   // Follow the reply as it grows, and jump to the end of a conversation when it opens.
@@ -101,14 +104,47 @@ export function ChatView() {
     bottom.current?.scrollIntoView?.({ block: "end" });
   }, [followKey]);
 
+  // A document or folder dropped on the chat is attached to it (the window's own drop summarizes).
+  const onDrop = async (event: DragEvent) => {
+    if (!event.dataTransfer?.types.includes("Files")) return;
+    event.preventDefault();
+    setDropping(false);
+    const dropped = await readDropped(event.dataTransfer, extras);
+    if (!dropped) return;
+    if (dropped.kind === "folder") void grounding.getState().attach(dropped.path);
+    else if (dropped.kind === "file" && "path" in dropped.source)
+      void grounding.getState().attach(dropped.source.path);
+    else {
+      toasts.getState().show({
+        title: "Cannot attach that drop",
+        description:
+          dropped.kind === "unusable"
+            ? dropped.reason
+            : "This page cannot see where the file is. Attach it by its path with the paperclip.",
+        tone: "error",
+      });
+    }
+  };
+
   const empty = messages.length === 0 && !pendingUser && !streaming && !loading;
   // A question whose reply never came (Elmwood stopped before writing any, or it failed earlier).
   const last = messages.at(-1);
   const unanswered = last?.role === "user" && !busy && !failure && !loading && !pendingUser ? last : null;
   return (
-    <section className="chat" aria-label="Chat">
+    <section
+      className={`chat${dropping ? " dropping" : ""}`}
+      aria-label="Chat"
+      onDragOver={(e) => {
+        if (!e.dataTransfer?.types.includes("Files")) return;
+        e.preventDefault();
+        setDropping(true);
+      }}
+      onDragLeave={() => setDropping(false)}
+      onDrop={(e) => void onDrop(e)}
+    >
       <header className="pane-header">
         <h1 className="pane-title">{meta?.title || "New chat"}</h1>
+        <AttachButton />
         <IconButton
           label="Conversation settings"
           icon={<SlidersIcon />}
@@ -121,6 +157,7 @@ export function ChatView() {
           engine '{model.remote.engine}'. What you send, with the conversation so far, goes there.
         </p>
       ) : null}
+      <AttachmentBar />
       <div className="messages" aria-live="polite" aria-busy={busy}>
         {empty ? (
           <div className="empty-state">
@@ -130,6 +167,7 @@ export function ChatView() {
                 ? `Messages go to ${model.remote.host}. Press Enter to send, Shift+Enter for a new line.`
                 : "Everything stays on this computer. Press Enter to send, Shift+Enter for a new line."}
             </p>
+            <p className="small">Drop a document or a folder here, or use the paperclip, to chat about it.</p>
           </div>
         ) : null}
         {loading ? <p className="muted">Opening the conversation…</p> : null}

@@ -9,6 +9,8 @@ import { formatSpeed } from "../lib/format.ts";
 import { isRemoteName, modelFacts } from "../lib/remote.ts";
 import { useChat, useModels, useStores } from "../stores/stores.tsx";
 import { BranchSwitcher } from "./BranchSwitcher.tsx";
+import { linkCitations } from "./citations.ts";
+import { MessageSources } from "./MessageSources.tsx";
 
 export function statsLine(message: Message): string | null {
   const stats = message.stats;
@@ -93,7 +95,11 @@ export function MessageItem({ message, busy }: { message: Message; busy: boolean
         </div>
       ) : (
         <div className="bubble">
-          {isUser ? <p className="user-text">{message.content}</p> : <Markdown text={message.content} />}
+          {isUser ? (
+            <p className="user-text">{message.content}</p>
+          ) : (
+            <Markdown text={linkCitations(message.content, message.id, message.sources?.length ?? 0)} />
+          )}
         </div>
       )}
       {interrupted ? (
@@ -110,6 +116,7 @@ export function MessageItem({ message, busy }: { message: Message; busy: boolean
           </button>
         </div>
       ) : null}
+      {message.sources ? <MessageSources messageId={message.id} sources={message.sources} /> : null}
       <footer className="message-footer">
         <BranchSwitcher
           id={message.id}

@@ -1,6 +1,7 @@
 /**
  * A reply as Markdown. react-markdown builds React elements and never raw HTML, so a reply cannot
- * inject markup; links open outside the app (the shell hands http(s) links to the system browser).
+ * inject markup; links open outside the app (the shell hands http(s) links to the system browser),
+ * except links within the page, which move there.
  */
 import { memo } from "react";
 import ReactMarkdown, { type Components } from "react-markdown";
@@ -16,11 +17,27 @@ const components: Components = {
     if (language === null && !text.includes("\n")) return <code className="inline-code">{children}</code>;
     return <CodeBlock code={text.replace(/\n$/, "")} language={language} />;
   },
-  a: ({ href, children }) => (
-    <a href={href} target="_blank" rel="noreferrer noopener">
-      {children}
-    </a>
-  ),
+  a: ({ href, children }) =>
+    href?.startsWith("#") ? (
+      // A link within the page (a grounded reply's [1] to its source): go there, open it, focus it.
+      <a
+        href={href}
+        className="in-page"
+        onClick={(event) => {
+          event.preventDefault();
+          const target = document.getElementById(href.slice(1));
+          if (target instanceof HTMLDetailsElement) target.open = true;
+          target?.scrollIntoView?.({ block: "center" });
+          target?.focus();
+        }}
+      >
+        {children}
+      </a>
+    ) : (
+      <a href={href} target="_blank" rel="noreferrer noopener">
+        {children}
+      </a>
+    ),
 };
 
 export const Markdown = memo(function Markdown({ text }: { text: string }) {

@@ -1,7 +1,7 @@
 /** A handful of line icons, drawn here so the app ships no icon font. Decorative: the control names itself. */
 import type { ReactNode } from "react";
 
-function Icon({ children }: { children: ReactNode }) {
+export function Icon({ children }: { children: ReactNode }) {
   return (
     <svg
       className="icon"

@@ -3,7 +3,7 @@
  * the folders indexed for search with their status.
  */
 import { type DragEvent, type FormEvent, useEffect, useMemo, useState } from "react";
-import type { FolderStatus } from "../../engine/api/contract.ts";
+import type { FolderStatus, MeaningStatus } from "../../engine/api/contract.ts";
 import { ErrorNotice } from "../components/ErrorNotice.tsx";
 import { Markdown } from "../components/Markdown.tsx";
 import { ProgressBar } from "../components/ProgressBar.tsx";
@@ -27,6 +27,69 @@ function folderState(folder: FolderStatus): string {
     case "error":
       return `Error: ${folder.message ?? "unknown"}`;
   }
+}
+
+function meaningText(meaning: MeaningStatus): string {
+  const of = `${formatCount(meaning.embedded)} of ${formatCount(meaning.total)} passages`;
+  switch (meaning.state) {
+    case "no-model":
+      return "Off: no meaning model is installed. Search finds passages by their words only.";
+    case "waiting":
+      return meaning.embedded < meaning.total
+        ? `Waiting for the word index: ${of} ready.`
+        : "Waiting for the word index.";
+    case "embedding":
+      return `Reading passages for their meaning: ${of}${meaning.chunksPerSecond ? ` · ${meaning.chunksPerSecond} per second` : ""}.`;
+    case "ready":
+      return `Every passage (${formatCount(meaning.total)}) can be found by its meaning.`;
+    case "paused":
+      return `Paused at ${of}. Search still uses the passages that are ready.`;
+    case "error":
+      return meaning.message ?? "Search by meaning stopped.";
+  }
+}
+
+/** Where search by meaning stands, with Pause and Resume for the background work. */
+function MeaningPanel() {
+  const { documents, ui } = useStores();
+  const meaning = useDocuments((s) => s.meaning);
+  if (!meaning) return null;
+  const running = meaning.state === "embedding" || meaning.state === "waiting";
+  return (
+    <section className="card meaning" aria-labelledby="meaning-status-title">
+      <h2 id="meaning-status-title">Search by meaning</h2>
+      <p className="small" aria-live="polite">
+        {meaningText(meaning)}
+      </p>
+      {meaning.state === "embedding" && meaning.total > 0 ? (
+        <ProgressBar
+          label="Passages ready to be found by meaning"
+          fraction={meaning.embedded / meaning.total}
+        />
+      ) : null}
+      <div className="row">
+        {meaning.state === "no-model" ? (
+          <button type="button" className="button" onClick={() => ui.getState().go("models")}>
+            Open Models
+          </button>
+        ) : null}
+        {running ? (
+          <button
+            type="button"
+            className="button"
+            onClick={() => void documents.getState().setMeaning(false)}
+          >
+            Pause
+          </button>
+        ) : null}
+        {meaning.state === "paused" || meaning.state === "error" ? (
+          <button type="button" className="button" onClick={() => void documents.getState().setMeaning(true)}>
+            {meaning.state === "paused" ? "Resume" : "Try again"}
+          </button>
+        ) : null}
+      </div>
+    </section>
+  );
 }
 
 /**
@@ -204,6 +267,7 @@ export function DocumentsView() {
           <DefaultModelNote what="Summaries are written" />
         </section>
         <SummaryPanel />
+        <MeaningPanel />
         <section className="card" aria-labelledby="folders-list-title">
           <h2 id="folders-list-title">Folders for search</h2>
           <form className="row" onSubmit={addFolder}>

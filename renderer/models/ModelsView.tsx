@@ -3,7 +3,12 @@
  * engine and host), the device, the catalog with downloads, and folder import.
  */
 import { useState } from "react";
-import type { CatalogItem, ModelInfo, RemoteModelInfo } from "../../engine/api/contract.ts";
+import type {
+  CatalogItem,
+  EmbeddingCatalogItem,
+  ModelInfo,
+  RemoteModelInfo,
+} from "../../engine/api/contract.ts";
 import { ConfirmDialog } from "../components/Dialogs.tsx";
 import { ErrorNotice } from "../components/ErrorNotice.tsx";
 import { formatBytes, formatCount, formatParameters } from "../lib/format.ts";
@@ -140,7 +145,51 @@ export function CatalogCard({ item, recommended }: { item: CatalogItem; recommen
           <dd>{formatBytes(item.estimate.memoryBytes)}</dd>
         </div>
       </dl>
-      <PullControls item={item} />
+      <PullControls item={{ ...item, downloadBytes: item.estimate.downloadBytes }} />
+    </li>
+  );
+}
+
+/** The embedding model search by meaning runs on: what it is, its licence, and its download. */
+function EmbeddingCard({ item, onRemove }: { item: EmbeddingCatalogItem; onRemove(): void }) {
+  return (
+    <li className="card catalog-card" aria-label={item.name}>
+      <header>
+        <h3>{item.name}</h3>
+        <div className="badges">
+          <span className="badge">Search by meaning</span>
+          {item.installed ? <span className="badge ok">Installed</span> : null}
+        </div>
+      </header>
+      <p className="muted small">{item.description}</p>
+      <dl className="facts">
+        <div>
+          <dt>Parameters</dt>
+          <dd>{formatParameters(item.parameters)}</dd>
+        </div>
+        <div>
+          <dt>Download</dt>
+          <dd>{formatBytes(item.downloadBytes)}</dd>
+        </div>
+        <div>
+          <dt>Vectors</dt>
+          <dd>{item.dims} numbers</dd>
+        </div>
+        <div>
+          <dt>Licence</dt>
+          <dd>{item.licence}</dd>
+        </div>
+      </dl>
+      {item.installed ? (
+        <div className="row">
+          <p className="installed-note">Installed: search finds passages by meaning as well as by words.</p>
+          <button type="button" className="button subtle" onClick={onRemove}>
+            Remove…
+          </button>
+        </div>
+      ) : (
+        <PullControls item={{ repoId: item.repoId, installed: [], downloadBytes: item.downloadBytes }} />
+      )}
     </li>
   );
 }
@@ -152,7 +201,8 @@ export function ModelsView() {
   const catalog = useModels((s) => s.catalog);
   const recommended = useModels((s) => s.recommended);
   const error = useModels((s) => s.error);
-  const [removing, setRemoving] = useState<ModelInfo | null>(null);
+  const embeddingCatalog = useModels((s) => s.embeddingCatalog);
+  const [removing, setRemoving] = useState<{ name: string; embedding: boolean } | null>(null);
 
   return (
     <section className="page" aria-labelledby="models-title">
@@ -170,7 +220,11 @@ export function ModelsView() {
           ) : (
             <ul className="installed-list">
               {models.map((model) => (
-                <InstalledModel key={model.name} model={model} onRemove={() => setRemoving(model)} />
+                <InstalledModel
+                  key={model.name}
+                  model={model}
+                  onRemove={() => setRemoving({ name: model.name, embedding: false })}
+                />
               ))}
             </ul>
           )}
@@ -190,13 +244,33 @@ export function ModelsView() {
             ))}
           </ul>
         </section>
+        <section aria-labelledby="meaning-title">
+          <h2 id="meaning-title">Search by meaning</h2>
+          <p className="muted">
+            A small embedding model lets search find a passage that says “billing statement” when you look for
+            “invoice”. It runs on this computer, like everything else.
+          </p>
+          <ul className="catalog">
+            {embeddingCatalog.map((item) => (
+              <EmbeddingCard
+                key={item.repoId}
+                item={item}
+                onRemove={() => setRemoving({ name: item.slug, embedding: true })}
+              />
+            ))}
+          </ul>
+        </section>
         <FolderImport />
       </div>
       <ConfirmDialog
         open={removing !== null}
         onOpenChange={(open) => !open && setRemoving(null)}
         title={`Remove ${removing?.name ?? "this model"}?`}
-        description="Its converted files are deleted from this computer. Conversations that used it are kept."
+        description={
+          removing?.embedding
+            ? "Search goes back to words only; the passages' vectors stay until another embedding model replaces them."
+            : "Its converted files are deleted from this computer. Conversations that used it are kept."
+        }
         confirm="Remove"
         onConfirm={() => {
           if (removing) void store.getState().remove(removing.name);

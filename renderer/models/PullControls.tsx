@@ -2,7 +2,6 @@
  * A catalog model's download, whatever state it is in: Download; the bar with speed and time left,
  * Pause and Cancel while it runs; Resume and Cancel when paused or left partial; conversion steps.
  */
-import type { CatalogItem } from "../../engine/api/contract.ts";
 import { ErrorNotice } from "../components/ErrorNotice.tsx";
 import { ProgressBar } from "../components/ProgressBar.tsx";
 import { formatBytes, formatEta, formatRate, percent } from "../lib/format.ts";
@@ -25,7 +24,15 @@ export function jobText(job: ModelJob): string {
   return job.detail;
 }
 
-export function PullControls({ item, primary }: { item: CatalogItem; primary?: boolean }) {
+/** What a download button needs to know of a catalog entry (an OpenELM model or the embedding model). */
+export interface Pullable {
+  repoId: string;
+  /** Store names installed from it. */
+  installed: string[];
+  downloadBytes: number;
+}
+
+export function PullControls({ item, primary }: { item: Pullable; primary?: boolean }) {
   const { models } = useStores();
   const job = useModels((s) => jobFor(s.jobs, item.repoId));
   const partial = useModels((s) =>
@@ -82,7 +89,7 @@ export function PullControls({ item, primary }: { item: CatalogItem; primary?: b
     );
   }
 
-  const size = formatBytes(item.estimate.downloadBytes);
+  const size = formatBytes(item.downloadBytes);
   const downloadText = failed
     ? `Try again (${size})`
     : primary

@@ -29,6 +29,8 @@ export interface ModelJob {
   etaSeconds: number | null;
   convert: { phase: string; done: number; total: number } | null;
   model: ModelInfo | null;
+  /** The name it was installed under (an OpenELM model or the embedding model). */
+  installed: string | null;
   error: ErrorInfo | null;
 }
 
@@ -45,6 +47,7 @@ export function newJob(jobId: string, kind: ModelJob["kind"], target: string): M
     etaSeconds: null,
     convert: null,
     model: null,
+    installed: null,
     error: null,
   };
 }
@@ -102,7 +105,7 @@ export function applyProgress(
     case "verified":
       return { ...job, phase: "verifying", detail: `Checked ${progress.file}` };
     case "validate":
-      return { ...job, phase: "verifying", detail: "Checking the checkpoint" };
+      return { ...job, phase: "verifying", detail: "Checking the model" };
     case "convert":
       return {
         ...job,
@@ -118,6 +121,14 @@ export function applyProgress(
         phase: "finished",
         detail: `Installed as ${progress.model.name}`,
         model: progress.model,
+        installed: progress.model.name,
+      };
+    case "finished-embedding":
+      return {
+        ...job,
+        phase: "finished",
+        detail: `Installed ${progress.model.name}: search now finds passages by meaning`,
+        installed: progress.model.name,
       };
     case "failed":
       return { ...job, phase: endedWith(progress.error, requested), error: progress.error };

@@ -1,6 +1,6 @@
 /** Search the indexed folders as you type; filter; ask about the results with numbered citations. */
 import { useEffect, useState } from "react";
-import type { SearchHit } from "../../engine/api/contract.ts";
+import type { MeaningStatus, SearchHit, SearchResult } from "../../engine/api/contract.ts";
 import { ErrorNotice } from "../components/ErrorNotice.tsx";
 import { Markdown } from "../components/Markdown.tsx";
 import { DefaultModelNote } from "../components/RemoteNote.tsx";
@@ -9,6 +9,25 @@ import { useDocuments, useSearch, useStores } from "../stores/stores.tsx";
 import { snippetPieces } from "./highlight-snippet.ts";
 
 const KINDS: DocumentKind[] = ["pdf", "docx", "html", "markdown", "text", "code"];
+
+const MATCHED: Record<SearchHit["matched"], string> = {
+  words: "Words",
+  meaning: "Meaning",
+  both: "Words and meaning",
+};
+
+/** One line on how the search ran when it could not use meaning (or not for every passage yet). */
+function meaningNote(mode: SearchResult["mode"], meaning: MeaningStatus): string | null {
+  if (meaning.state === "no-model")
+    return "Searching by words only. Download the meaning model on the Models page to also find passages by what they mean.";
+  if (meaning.state === "error")
+    return `Searching by words only: ${meaning.message ?? "search by meaning stopped"}.`;
+  if (mode === "words" && meaning.embedded === 0)
+    return "Searching by words only until the first passages are ready to be found by meaning.";
+  if (meaning.embedded < meaning.total)
+    return `${meaning.embedded.toLocaleString("en-US")} of ${meaning.total.toLocaleString("en-US")} passages can be found by meaning so far${meaning.state === "paused" ? " (paused on the Documents page)" : ""}.`;
+  return null;
+}
 
 function Hit({ hit }: { hit: SearchHit }) {
   const { search } = useStores();
@@ -24,7 +43,11 @@ function Hit({ hit }: { hit: SearchHit }) {
         )}
       </p>
       <p className="hit-source small">
-        <span className="badge">{hit.kind ?? "file"}</span> <code>{hit.path}</code>
+        <span className="badge">{hit.kind ?? "file"}</span>{" "}
+        <span className={`badge matched-${hit.matched}`} title="What matched your search">
+          {MATCHED[hit.matched]}
+        </span>{" "}
+        <code>{hit.path}</code>
         {hit.location ? ` · ${hit.location}` : ""}
       </p>
       <div className="row hit-actions">
@@ -51,7 +74,7 @@ function Hit({ hit }: { hit: SearchHit }) {
 }
 
 export function SearchView() {
-  const { search, documents } = useStores();
+  const { search, documents, ui } = useStores();
   const result = useSearch((s) => s.result);
   const error = useSearch((s) => s.error);
   const filters = useSearch((s) => s.filters);
@@ -137,6 +160,16 @@ export function SearchView() {
         {error ? <ErrorNotice error={error} /> : null}
         {folders.length === 0 ? (
           <p className="muted">Nothing is indexed yet: add a folder on the Documents page.</p>
+        ) : null}
+        {result && meaningNote(result.mode, result.meaning) ? (
+          <p className="meaning-note small">
+            {meaningNote(result.mode, result.meaning)}{" "}
+            {result.meaning.state === "no-model" ? (
+              <button type="button" className="button subtle" onClick={() => ui.getState().go("models")}>
+                Open Models
+              </button>
+            ) : null}
+          </p>
         ) : null}
         {result ? (
           <>

@@ -119,7 +119,10 @@ export function createChatStore(
       try {
         const started = await call();
         view((v) => requestStarted(v, started));
-        if (get().meta?.id !== started.conversationId) void loadMeta(started.conversationId);
+        // A conversation made before its first message (to attach documents) gets its title from it.
+        const meta = get().meta;
+        if (meta?.id !== started.conversationId || meta.messageCount === 0)
+          void loadMeta(started.conversationId);
       } catch (error) {
         view((v) => requestRefused(v, asErrorInfo(error), before));
       }

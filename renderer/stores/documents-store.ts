@@ -7,6 +7,7 @@ import type {
   ErrorInfo,
   EventPayload,
   FolderStatus,
+  MeaningStatus,
   SummaryResult,
   SummaryStyle,
 } from "../../engine/api/contract.ts";
@@ -28,6 +29,8 @@ export interface SummaryJob {
 export interface DocumentsStore {
   folders: FolderStatus[];
   indexing: boolean;
+  /** Search by meaning: whether passages are getting their vectors, and how far along. */
+  meaning: MeaningStatus | null;
   summary: SummaryJob | null;
   error: ErrorInfo | null;
   refresh(): Promise<void>;
@@ -35,6 +38,8 @@ export interface DocumentsStore {
   removeFolder(path: string): Promise<void>;
   summarize(source: { path: string } | { text: string; name: string }, style?: SummaryStyle): Promise<void>;
   cancelSummary(): Promise<void>;
+  /** Pauses or resumes giving passages their vectors (the meaningSearch setting). */
+  setMeaning(on: boolean): Promise<void>;
   dismissError(): void;
 }
 
@@ -57,13 +62,14 @@ export function createDocumentsStore(client: ElmwoodClient): StoreApi<DocumentsS
   const store = createStore<DocumentsStore>()((set, get) => ({
     folders: [],
     indexing: false,
+    meaning: null,
     summary: null,
     error: null,
 
     async refresh() {
       try {
-        const { folders, indexing } = await client.documents.status();
-        set({ folders, indexing });
+        const { folders, indexing, meaning } = await client.documents.status();
+        set({ folders, indexing, meaning });
       } catch (error) {
         set({ error: asErrorInfo(error) });
       }
@@ -123,6 +129,16 @@ export function createDocumentsStore(client: ElmwoodClient): StoreApi<DocumentsS
       }
     },
 
+    async setMeaning(on) {
+      try {
+        await client.settings.update({ meaningSearch: on });
+        const { meaning } = await client.documents.status();
+        set({ meaning });
+      } catch (error) {
+        set({ error: asErrorInfo(error) });
+      }
+    },
+
     dismissError() {
       set({ error: null });
     },
@@ -137,6 +153,10 @@ export function createDocumentsStore(client: ElmwoodClient): StoreApi<DocumentsS
       store.setState({ summary: applySummaryEvent({ ...job, jobId: payload.jobId }, payload.event) });
     }),
     client.on("documents.progress", (event) => {
+      if (event.type === "meaning") {
+        store.setState({ meaning: event.status });
+        return;
+      }
       if (event.type === "progress") {
         store.setState((s) => ({
           indexing: true,

@@ -6,6 +6,8 @@ import { createStore, type StoreApi } from "zustand/vanilla";
 import type {
   CatalogItem,
   DownloadInfo,
+  EmbeddingCatalogItem,
+  EmbeddingModelInfo,
   ErrorInfo,
   ModelInfo,
   ProviderChoice,
@@ -26,6 +28,9 @@ export interface ModelsStore {
   broken: { name: string; problem: string }[];
   downloads: DownloadInfo[];
   defaultModel: string | null;
+  /** The embedding model search by meaning uses, and whether it is installed. */
+  embeddingCatalog: EmbeddingCatalogItem[];
+  embeddings: EmbeddingModelInfo[];
   /** By job id. */
   jobs: Record<string, ModelJob>;
   /** What the person asked of a running pull, by target. */
@@ -75,6 +80,8 @@ export function createModelsStore(client: ElmwoodClient): StoreApi<ModelsStore> 
       broken: [],
       downloads: [],
       defaultModel: null,
+      embeddingCatalog: [],
+      embeddings: [],
       jobs: {},
       requested: {},
       error: null,
@@ -91,6 +98,8 @@ export function createModelsStore(client: ElmwoodClient): StoreApi<ModelsStore> 
             broken: list.broken,
             downloads: list.downloads,
             defaultModel: list.defaultModel,
+            embeddingCatalog: catalog.embedding,
+            embeddings: list.embedding,
           });
         });
       },

@@ -12,6 +12,7 @@ import { type ChatStore, createChatStore } from "./chat-store.ts";
 import { type ConversationsStore, createConversationsStore } from "./conversations-store.ts";
 import { createDocumentsStore, type DocumentsStore } from "./documents-store.ts";
 import { createEnginesStore, type EnginesStore } from "./engines-store.ts";
+import { createGroundingStore, type GroundingStore } from "./grounding-store.ts";
 import { createModelsStore, type ModelsStore } from "./models-store.ts";
 import { createSearchStore, type SearchStore } from "./search-store.ts";
 import { createSettingsStore, type SettingsStore } from "./settings-store.ts";
@@ -33,6 +34,7 @@ export interface Stores {
   storage: StoreApi<StorageStore>;
   documents: StoreApi<DocumentsStore>;
   search: StoreApi<SearchStore>;
+  grounding: StoreApi<GroundingStore>;
   ui: StoreApi<UiStore>;
   toasts: StoreApi<ToastStore>;
   dispose(): void;
@@ -59,6 +61,7 @@ export function createStores(client: ElmwoodClient, extras: DesktopExtras = {}):
   const status = createStatusStore(client);
   const documents = createDocumentsStore(client);
   const search = createSearchStore(client);
+  const grounding = createGroundingStore(client, chat);
   const api = createApiStore(client);
   const engines = createEnginesStore(client);
   const storage = createStorageStore(client);
@@ -66,7 +69,7 @@ export function createStores(client: ElmwoodClient, extras: DesktopExtras = {}):
   const stopAnnouncing = models.subscribe((state, previous) => {
     for (const job of Object.values(state.jobs)) {
       if (job.phase === "finished" && previous.jobs[job.jobId]?.phase !== "finished") {
-        toasts.getState().show({ title: `${job.model?.name ?? "The model"} is installed`, tone: "info" });
+        toasts.getState().show({ title: `${job.installed ?? "The model"} is installed`, tone: "info" });
       }
     }
   });
@@ -103,13 +106,15 @@ export function createStores(client: ElmwoodClient, extras: DesktopExtras = {}):
     storage,
     documents,
     search,
+    grounding,
     ui: createUiStore(),
     toasts,
     dispose() {
       stopAnnouncing();
       stopFollowingMoves();
       stopNoticing();
-      for (const store of [chat, models, status, documents, search, storage, engines]) store.dispose();
+      for (const store of [chat, models, status, documents, search, storage, engines, grounding])
+        store.dispose();
       api.getState().dispose();
     },
   };
@@ -138,5 +143,7 @@ export const useDocuments = <T,>(select: (s: DocumentsStore) => T): T =>
 export const useSearch = <T,>(select: (s: SearchStore) => T): T => useStore(useStores().search, select);
 export const useEngines = <T,>(select: (s: EnginesStore) => T): T => useStore(useStores().engines, select);
 export const useStorage = <T,>(select: (s: StorageStore) => T): T => useStore(useStores().storage, select);
+export const useGrounding = <T,>(select: (s: GroundingStore) => T): T =>
+  useStore(useStores().grounding, select);
 export const useUi = <T,>(select: (s: UiStore) => T): T => useStore(useStores().ui, select);
 export const useToasts = <T,>(select: (s: ToastStore) => T): T => useStore(useStores().toasts, select);

@@ -28,7 +28,7 @@ export function WelcomeView() {
               ? "Small and quick: it answers in a moment even on a laptop's processor."
               : "This computer has the memory for it; a smaller one answers faster."}
           </p>
-          <PullControls item={item} primary />
+          <PullControls item={{ ...item, downloadBytes: item.estimate.downloadBytes }} primary />
         </div>
       ) : (
         <p className="muted">Reading the catalog…</p>

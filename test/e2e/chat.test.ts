@@ -108,7 +108,6 @@ describe.skipIf(browserMissing)("chat in the browser", () => {
   it("finds the conversation again after the server restarts", async () => {
     const { page } = browser;
     const title = (await page.getByRole("heading", { level: 1 }).textContent()) ?? "";
-    const beforeRestart = browser.problems.length;
     await elmwood.stop();
     elmwood = await startElmwood(home);
     await page.goto(elmwood.url);

@@ -94,7 +94,7 @@ describe("KV cache", () => {
 
   it("keeps every cached row deep into the window, across prefill chunks and decode steps", async () => {
     session.reset();
-    // 700 tokens: two prefill chunks of the default 512, then single steps on the same cache tensors.
+    // 700 tokens: six prefill chunks of the default 128, then single steps on the same cache tensors.
     const sequence = Array.from({ length: 700 }, (_, i) => (i === 0 ? 1 : 200 + ((i * 977) % 9000)));
     await session.logitsFor(sequence);
     for (let step = 0; step < 6; step++) {

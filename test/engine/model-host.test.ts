@@ -76,6 +76,31 @@ describe("model host (worker thread)", () => {
     await expect(host.logits([1, 40000])).rejects.toMatchObject({ code: "BAD_INPUT" });
   });
 
+  it("closing stops a running generation, which ends cancelled with what it wrote, then frees the model", async () => {
+    const other = await ModelHost.start(fx.models.fp32, { provider: "cpu", threads: 1 });
+    let tokens = 0;
+    let closing: Promise<void> | undefined;
+    const running = other.generate(
+      { prompt: PROMPT, maxNewTokens: 500, sampling: GREEDY },
+      {
+        onToken: () => {
+          tokens += 1;
+          if (tokens === 3) closing = other.close();
+        },
+      },
+    );
+    const result = await running;
+    await closing;
+    expect(result.finishReason).toBe("cancelled");
+    expect(result.tokens.length).toBeGreaterThanOrEqual(3);
+    expect(result.tokens.length).toBeLessThan(500);
+    await expect(other.generate({ prompt: PROMPT, maxNewTokens: 2, sampling: GREEDY })).rejects.toMatchObject(
+      {
+        code: "MODEL",
+      },
+    );
+  });
+
   it("a model that cannot load fails with its reason", async () => {
     await expect(ModelHost.start("/nonexistent/model")).rejects.toMatchObject({ code: "NOT_FOUND" });
   });

@@ -16,10 +16,11 @@ const fake = await vi.hoisted(async () => {
   });
   const app = Object.assign(new EventEmitter(), {
     enableSandbox: vi.fn(() => order.push("enableSandbox")),
+    // Chromium's background networking off (main/offline.ts): switches only count before ready.
+    commandLine: { appendSwitch: vi.fn((name: string) => order.push(`switch:${name}`)) },
     requestSingleInstanceLock: vi.fn(() => true),
     whenReady: vi.fn(() => ready),
     quit: vi.fn(),
-    commandLine: { appendSwitch: vi.fn() },
   });
   const protocol = {
     registerSchemesAsPrivileged: vi.fn(() => order.push("registerSchemesAsPrivileged")),
@@ -105,6 +106,9 @@ afterAll(async () => {
 describe("starting the desktop app", () => {
   it("registers app: before ready, installs its handler after, and then loads app://elmwood", async () => {
     await import("../../main/index.ts");
+    const switches = fake.order.filter((step) => step.startsWith("switch:"));
+    expect(switches).toContain("switch:disable-background-networking");
+    fake.order.splice(0, fake.order.length, ...fake.order.filter((step) => !step.startsWith("switch:")));
     expect(fake.order).toEqual(["enableSandbox", "registerSchemesAsPrivileged"]);
 
     fake.ready();

@@ -187,7 +187,7 @@ describe("another Elmwood as the remote engine, on the command line", () => {
     expect(run.code, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout.trim().split("\n").at(-1) ?? "{}");
     expect(result.summary.length).toBeGreaterThan(0);
-    expect(run.stderr).toContain("the document is sent to");
+    expect(run.stderr).toContain("the text is sent to");
   });
 
   it("lists the remote model beside the installed ones, and makes it the default", async () => {

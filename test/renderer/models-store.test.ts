@@ -19,8 +19,15 @@ const cancelled: LibraryProgress = { type: "failed", error: { code: "CANCELLED",
 
 function store() {
   const api = fakeApi({
-    "models.catalog": () => ({ entries: [], recommended: "openelm-270m-instruct" }),
-    "models.list": () => ({ models: [], broken: [], downloads: [], remote: [], defaultModel: null }),
+    "models.catalog": () => ({ entries: [], recommended: "openelm-270m-instruct", embedding: [] }),
+    "models.list": () => ({
+      models: [],
+      broken: [],
+      downloads: [],
+      remote: [],
+      defaultModel: null,
+      embedding: [],
+    }),
     "models.pull": () => ({ jobId: "j1" }),
     "models.pause": () => ({ paused: true }),
     "models.cancel": () => ({}),

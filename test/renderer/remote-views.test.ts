@@ -145,7 +145,7 @@ describe("where text goes", () => {
             error: null,
           },
           generation: { running: false, waiting: 0 },
-          documents: { folders: 0, indexing: false },
+          documents: { folders: 0, indexing: false, meaning: { state: "no-model", embedded: 0, total: 0 } },
           remote: { inUse: [{ model: "lab/qwen", host: "lab.example.org" }] },
           home: "/tmp",
         },
@@ -208,16 +208,28 @@ describe("the first screen", () => {
       "settings.get": () => {
         throw { code: "INTERNAL", message: "not needed here" };
       },
-      "models.catalog": () => ({ entries: [], recommended: "openelm-270m-instruct" }),
+      "models.catalog": () => ({ entries: [], recommended: "openelm-270m-instruct", embedding: [] }),
       "models.list": () => ({
         models: [],
         broken: [],
         downloads: [],
         remote: [remoteModel],
         defaultModel: remoteModel.name,
+        embedding: [],
       }),
       "conversations.list": () => ({ conversations: [], total: 0 }),
-      "documents.status": () => ({ folders: [], indexing: false }),
+      "documents.status": () => ({
+        folders: [],
+        indexing: false,
+        meaning: {
+          state: "no-model",
+          model: null,
+          embedded: 0,
+          total: 0,
+          chunksPerSecond: null,
+          message: null,
+        },
+      }),
     });
     mounted = await mount(api, createElement(App));
     await act(async () => {});

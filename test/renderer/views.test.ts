@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { act, createElement } from "react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { ChatStarted, SearchHit } from "../../engine/api/contract.ts";
+import type { ChatStarted, MeaningStatus, SearchHit } from "../../engine/api/contract.ts";
 import { Composer } from "../../renderer/chat/Composer.tsx";
 import { Markdown } from "../../renderer/components/Markdown.tsx";
 import { SearchView } from "../../renderer/search/SearchView.tsx";
@@ -118,6 +118,14 @@ describe("replies as Markdown", () => {
 });
 
 describe("opening a search result", () => {
+  const NO_MEANING: MeaningStatus = {
+    state: "no-model",
+    model: null,
+    embedded: 0,
+    total: 0,
+    chunksPerSecond: null,
+    message: null,
+  };
   const pdfHit: SearchHit = {
     chunkId: 7,
     path: "/home/ann/papers/paper.pdf",
@@ -130,17 +138,21 @@ describe("opening a search result", () => {
     highlights: [[0, 6]],
     text: "quince trees",
     modifiedMs: 0,
+    matched: "words",
+    similarity: null,
   };
 
   function searchApi(jumped: boolean) {
     return fakeApi({
-      "documents.status": () => ({ folders: [], indexing: false }),
+      "documents.status": () => ({ folders: [], indexing: false, meaning: NO_MEANING }),
       "documents.search": () => ({
         query: "quince",
         partial: false,
         match: "quince",
         hits: [pdfHit],
         tookMs: 1,
+        mode: "words",
+        meaning: NO_MEANING,
       }),
       "documents.open": (input) => ({
         opened: true,

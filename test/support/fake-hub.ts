@@ -48,7 +48,7 @@ interface StoredRepo {
   served: Map<string, Uint8Array>;
 }
 
-const isLfs = (path: string) => path.endsWith(".safetensors");
+const isLfs = (path: string) => path.endsWith(".safetensors") || path.endsWith(".onnx");
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 const gitBlobId = (data: Uint8Array) =>
   createHash("sha1").update(`blob ${data.byteLength}\0`).update(data).digest("hex");

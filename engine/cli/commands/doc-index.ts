@@ -6,11 +6,12 @@
 import { parseArgs } from "node:util";
 import type { FolderStatus } from "../../documents/index-store.ts";
 import type { IndexEvent } from "../../documents/indexer.ts";
+import type { MeaningEvent, MeaningStatus } from "../../documents/vector-indexer.ts";
 import { ElmwoodError } from "../../errors.ts";
 import { type Command, log, printJson } from "../command.ts";
 
 const USAGE =
-  "index add <folder> [--watch] [--verbose] [--json] | index remove <folder> | index status [--json] | index sync";
+  "index add <folder> [--watch] [--verbose] [--words-only] [--json] | index remove <folder> | index status [--json] | index sync [--words-only]";
 
 export const index: Command = {
   name: "index",
@@ -18,7 +19,9 @@ export const index: Command = {
   help:
     "Folders are indexed in the profile's database (ELMWOOD_HOME). add: index a folder now (--watch: keep following\n" +
     "changes until Ctrl-C; --verbose: one line per file). status: per-folder state, counts and skipped files with\n" +
-    "reasons. sync: bring every folder up to date. remove: forget a folder and its index.",
+    "reasons. sync: bring every folder up to date. remove: forget a folder and its index.\n" +
+    "With the embedding model installed, add and sync then give every passage a vector so search finds it by\n" +
+    "meaning (progress on stderr; Ctrl-C stops, keeping what was done); --words-only skips that.",
   async run(args) {
     const [action, ...rest] = args;
     const { values, positionals } = parseArgs({
@@ -29,10 +32,14 @@ export const index: Command = {
         json: { type: "boolean" },
         watch: { type: "boolean" },
         verbose: { type: "boolean" },
+        "words-only": { type: "boolean" },
         "max-file-mb": { type: "string" },
       },
     });
     const { DocumentIndexer } = await import("../../documents/indexer.ts");
+    const { VectorIndexer } = await import("../../documents/vector-indexer.ts");
+    const { MeaningModels } = await import("../../service/meaning.ts");
+    const { elmwoodPaths } = await import("../../paths.ts");
     const { openDatabase } = await import("../../store/database.ts");
     const maxMb = values["max-file-mb"] === undefined ? undefined : Number(values["max-file-mb"]);
     if (maxMb !== undefined && !(maxMb > 0)) {
@@ -57,11 +64,19 @@ export const index: Command = {
       watch: Boolean(values.watch),
       prepare: maxMb ? { maxFileBytes: maxMb * 1024 * 1024 } : undefined,
     });
+    const meaning = new MeaningModels({ paths: elmwoodPaths() });
+    const vectors = new VectorIndexer(db, {
+      openEmbedder: () => meaning.documentEmbedder(),
+      wordIndexBusy: () => indexer.busy,
+      paused: Boolean(values["words-only"]),
+      progressIntervalMs: 1000,
+    });
     try {
       if (action === "status") {
         const status = indexer.status();
-        if (values.json) printJson({ folders: status });
-        else process.stdout.write(formatStatus(status));
+        const semantic = await meaning.snapshot(db);
+        if (values.json) printJson({ folders: status, meaning: semantic });
+        else process.stdout.write(`${formatStatus(status)}${formatMeaning(semantic)}`);
         return 0;
       }
       if (action === "remove") {
@@ -77,6 +92,10 @@ export const index: Command = {
         return 0;
       }
       indexer.on(progressPrinter(Boolean(values.verbose)));
+      indexer.on((event) => {
+        if (event.type === "idle") vectors.wake();
+      });
+      vectors.on(meaningPrinter());
       const stop = new Promise<void>((done) => {
         process.once("SIGINT", () => done());
         process.once("SIGTERM", () => done());
@@ -90,16 +109,23 @@ export const index: Command = {
         indexer.start();
       }
       await Promise.race([indexer.whenIdle(), stop]);
+      // Then meaning: every chunk without a vector gets one (the whole index, not only this folder).
+      vectors.wake();
+      await Promise.race([vectors.whenIdle(), stop]);
       if (values.watch) {
         log("Watching for changes; press Ctrl-C to stop.");
         await stop;
       }
       const status = indexer.status().filter((f) => folderId === undefined || f.id === folderId);
-      if (values.json) printJson({ folders: status });
-      else process.stdout.write(formatStatus(status));
+      const semantic = await meaning.snapshot(db);
+      if (values.json) printJson({ folders: status, meaning: semantic });
+      else process.stdout.write(`${formatStatus(status)}${formatMeaning(semantic)}`);
       return status.some((f) => f.state === "missing" || f.state === "error") ? 1 : 0;
     } finally {
+      vectors.pause();
       await indexer.close();
+      await vectors.close();
+      await meaning.close();
       db.close();
     }
   },
@@ -119,6 +145,31 @@ function progressPrinter(verbose: boolean): (event: IndexEvent) => void {
       log(`${event.path}: ${event.state}: ${event.message}`);
     }
   };
+}
+
+function meaningPrinter(): (event: MeaningEvent) => void {
+  let last = "";
+  return ({ status }) => {
+    const line =
+      status.state === "embedding"
+        ? `meaning: ${status.embedded}/${status.total} passages${status.chunksPerSecond ? ` (${status.chunksPerSecond} per second)` : ""}`
+        : status.state === "error"
+          ? (status.message ?? "meaning: stopped")
+          : "";
+    if (line && line !== last) log(line);
+    last = line;
+  };
+}
+
+function formatMeaning(status: MeaningStatus): string {
+  switch (status.state) {
+    case "no-model":
+      return "Search by meaning is off: no embedding model is installed (elmwood models pull all-minilm-l6-v2).\n";
+    case "ready":
+      return `Every passage (${status.total}) can be found by meaning.\n`;
+    default:
+      return `${status.embedded} of ${status.total} passages can be found by meaning; 'elmwood index sync' makes the rest.\n`;
+  }
 }
 
 function formatStatus(folders: FolderStatus[]): string {

@@ -1,5 +1,6 @@
 /** Every CLI command, in the order `elmwood --help` lists them. */
 import type { Command } from "../command.ts";
+import { ask } from "./ask.ts";
 import { bench } from "./bench.ts";
 import { chat } from "./chat.ts";
 import { convert } from "./convert.ts";
@@ -22,6 +23,7 @@ export const commands: Command[] = [
   tokenize,
   index,
   search,
+  ask,
   summarize,
   chat,
   bench,

@@ -1,5 +1,11 @@
 import { parseArgs } from "node:util";
 import { CATALOG, estimate, formatBytes, recommendedModel } from "../../../models/catalog.ts";
+import {
+  EMBEDDING_CATALOG,
+  embeddingDownloadBytes,
+  findEmbeddingEntry,
+} from "../../../models/embedding-catalog.ts";
+import type { InstalledEmbedding } from "../../../models/embedding-store.ts";
 import { ModelLibrary } from "../../../models/library.ts";
 import type { LibraryProgress } from "../../../models/progress.ts";
 import type { StoredModel } from "../../../models/store.ts";
@@ -13,10 +19,12 @@ import { abortOnSigint } from "../progress.ts";
 
 const USAGE = `models <list|catalog|pull|import|inspect|rm|default|discard> ...
   models list [--json]                      installed models, and downloads paused or kept
-  models catalog [--json]                   the published OpenELM models, sizes and the recommended one
+  models catalog [--json]                   the published OpenELM models, sizes and the recommended one,
+                                            and the embedding model search by meaning uses
   models pull [<repo-id|short-name>] [--precision int4|int8|fp32] [--revision REV] [--name NAME]
               [--force] [--remove-source] [--json]
-                                            download, verify and convert (the recommended model if none given)
+                                            download, verify and convert (the recommended model if none given);
+                                            'models pull all-minilm-l6-v2' installs the embedding model
   models import <dir> [--precision P] [--name NAME] [--force] [--json]
                                             a Hugging Face checkpoint folder, or an Elmwood model folder
   models inspect <name> [--json]            precision, size, source and sha256 of each file
@@ -122,9 +130,27 @@ function describe(m: StoredModel): string {
   return `${m.isDefault ? "*" : " "} ${m.name.padEnd(32)} ${m.precision.padEnd(5)} ${formatBytes(m.bytes).padStart(10)}  ${source}`;
 }
 
+function embeddingJson(m: InstalledEmbedding) {
+  return {
+    name: m.name,
+    dir: m.dir,
+    repoId: m.repoId,
+    revision: m.revision,
+    dims: m.dims,
+    maxTokens: m.maxTokens,
+    pooling: m.pooling,
+    normalize: m.normalize,
+    bytes: m.bytes,
+    licence: m.licence,
+    createdAt: m.createdAt,
+    files: m.files,
+  };
+}
+
 async function list(library: ModelLibrary, args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: "boolean", default: false } } });
   const listing = await library.list();
+  const embeddings = await library.embeddings();
   const downloads = (await library.listDownloads()).filter((d) => !d.complete);
   // The remote engines' models, as last listed (no engine is contacted to list them).
   const engines = new RemoteEngines({ paths: elmwoodPaths() });
@@ -132,7 +158,13 @@ async function list(library: ModelLibrary, args: string[]): Promise<number> {
   const remoteDefault = remote.some((m) => m.isDefault);
   const models = listing.models.map((m) => (remoteDefault ? { ...m, isDefault: false } : m));
   if (values.json) {
-    printJson({ models: models.map(modelJson), remote, broken: listing.broken, downloads });
+    printJson({
+      models: models.map(modelJson),
+      remote,
+      broken: [...listing.broken, ...embeddings.broken],
+      downloads,
+      embedding: embeddings.models.map(embeddingJson),
+    });
     return 0;
   }
   if (models.length === 0 && listing.broken.length === 0 && remote.length === 0) {
@@ -145,6 +177,12 @@ async function list(library: ModelLibrary, args: string[]): Promise<number> {
     );
   }
   for (const b of listing.broken) process.stdout.write(`! ${b.name.padEnd(32)} broken: ${b.problem}\n`);
+  for (const m of embeddings.models) {
+    process.stdout.write(
+      `  ${m.name.padEnd(32)} embed ${formatBytes(m.bytes).padStart(10)}  ${m.repoId} (search by meaning)\n`,
+    );
+  }
+  for (const b of embeddings.broken) process.stdout.write(`! ${b.name.padEnd(32)} broken: ${b.problem}\n`);
   for (const d of downloads) {
     process.stdout.write(
       `  ${d.repoId} paused at ${formatBytes(d.presentBytes)} of ${formatBytes(d.totalBytes)} (run 'elmwood models pull ${d.repoId}' to resume)\n`,
@@ -161,14 +199,20 @@ async function catalog(args: string[]): Promise<number> {
     recommended: e.repoId === recommended.repoId,
     estimates: (["int4", "int8", "fp32"] as Precision[]).map((p) => estimate(e, p)),
   }));
+  const embedding = EMBEDDING_CATALOG.map((e) => ({ ...e, downloadBytes: embeddingDownloadBytes(e) }));
   if (values.json) {
-    printJson({ recommended: recommended.repoId, models: rows });
+    printJson({ recommended: recommended.repoId, models: rows, embedding });
     return 0;
   }
   for (const r of rows) {
     const int4 = r.estimates[0];
     process.stdout.write(
       `${r.recommended ? "*" : " "} ${r.repoId.padEnd(30)} ${r.slug.padEnd(24)} download ${formatBytes(int4.downloadBytes).padStart(9)}, int4 ${formatBytes(int4.diskBytes).padStart(9)} on disk, ~${formatBytes(int4.memoryBytes)} memory\n`,
+    );
+  }
+  for (const e of embedding) {
+    process.stdout.write(
+      `  ${e.repoId.padEnd(30)} ${e.slug.padEnd(24)} download ${formatBytes(e.downloadBytes).padStart(9)}, ${e.dims}-d vectors, ${e.licence} (search by meaning)\n`,
     );
   }
   log(`* recommended for this machine: ${recommended.repoId}`);
@@ -198,7 +242,28 @@ async function pull(library: ModelLibrary, args: string[]): Promise<number> {
   const repoId = positionals[0] ?? recommendedModel().repoId;
   if (!positionals[0]) log(`pulling the recommended model for this machine: ${repoId}`);
   const signal = abortOnSigint();
+  const embedding = findEmbeddingEntry(repoId);
   try {
+    if (embedding) {
+      const result = await library.pullEmbedding(embedding.repoId, {
+        revision: values.revision,
+        force: values.force,
+        signal,
+        onProgress: progressPrinter(),
+      });
+      if (!result.installed) log(`${result.model.name} is already installed.`);
+      log(
+        "Search finds passages by meaning once they have vectors: the app makes them, or 'elmwood index sync'.",
+      );
+      if (values.json)
+        printJson({
+          ...embeddingJson(result.model),
+          installed: result.installed,
+          fetchedBytes: result.fetchedBytes,
+        });
+      else process.stdout.write(`${result.model.name}\n`);
+      return 0;
+    }
     const result = await library.pull(repoId, {
       precision: values.precision?.toLowerCase() as Precision | undefined,
       revision: values.revision,
@@ -301,6 +366,12 @@ async function rm(library: ModelLibrary, args: string[]): Promise<number> {
     },
   });
   const name = one(positionals, "model name", "models rm openelm-270m-instruct-int4");
+  if (await library.isEmbedding(name)) {
+    await library.removeEmbedding(name);
+    log(`removed ${name}; search goes by words only until it is installed again`);
+    if (values.json) printJson({ name, removedSource: null });
+    return 0;
+  }
   if (values.source && values["keep-source"]) {
     throw new ElmwoodError(
       "BAD_INPUT",

@@ -1,46 +1,10 @@
 /**
- * The language model behind `elmwood summarize`: a store name or folder (the default model when none
- * is given), loaded in its worker thread, or a remote engine's model, wrapped as the documents
- * code's Completion. Hosts and connections are closed when the command ends, so nothing keeps the
- * process alive.
+ * The language model behind `elmwood summarize`: see completion-model.ts. The host is closed when the
+ * command ends, so the worker does not keep the process alive.
  */
-import { basename } from "node:path";
-import type { Completion } from "../../documents/completion.ts";
-import { ModelHost } from "../../runtime/model-host.ts";
-import { createCompletion } from "../../service/completion.ts";
-import { localBackend, localPromptModel } from "../../service/local-model.ts";
-import { chatTemplateFor } from "../../text/chat-template.ts";
-import { llamaTokenizer } from "../../text/tokenizer.ts";
-import { type Command, log } from "../command.ts";
-import { type ModelArgs, resolveModelArg } from "../model-arg.ts";
-import { remoteModelArg } from "../remote-model.ts";
+import type { Command } from "../command.ts";
+import { closeCompletions, loadCompletion } from "../completion-model.ts";
 import { summarizeCommand } from "./summarize.ts";
-
-const closers: (() => Promise<void>)[] = [];
-
-async function loadCompletion({ model, provider, threads }: ModelArgs): Promise<Completion> {
-  const remote = await remoteModelArg(model);
-  if (remote) {
-    closers.push(remote.close);
-    log(`model ${remote.model.name}: the document is sent to ${remote.model.remote?.host}`);
-    return createCompletion(remote.model, remote.generator);
-  }
-  const { dir } = await resolveModelArg(model);
-  const host = await ModelHost.start(dir, { provider, threads });
-  closers.push(() => host.close());
-  const { manifest } = host.info;
-  const prompts = localPromptModel(
-    {
-      name: manifest.name,
-      contextLength: manifest.contextLength,
-      template: chatTemplateFor(
-        [manifest.name, manifest.source.repoId ?? "", basename(manifest.source.path)].join(" "),
-      ),
-    },
-    llamaTokenizer(),
-  );
-  return createCompletion(prompts, localBackend(host));
-}
 
 const command = summarizeCommand(loadCompletion);
 
@@ -50,7 +14,7 @@ export const summarize: Command = {
     try {
       return await command.run(args);
     } finally {
-      await Promise.all(closers.splice(0).map((close) => close()));
+      await closeCompletions();
     }
   },
 };

@@ -191,6 +191,7 @@ export class NativeSession {
 
   /** Runs the graph on the bound tensors; outputs on a device are synchronized before it returns. */
   run(): void {
+    if (this.released) throw new Error("the session was released");
     check(this.api.RunWithBinding(this.session, null, this.binding));
     if (this.provider !== "cpu") check(this.api.SynchronizeBoundOutputs(this.binding));
   }
