@@ -61,11 +61,16 @@ import { ElmwoodError, isElmwoodError } from "./errors.ts";
 import { ConversationGrounding } from "./grounding/ground-turn.ts";
 import { GroundingStore } from "./grounding/store.ts";
 import { type ElmwoodPaths, elmwoodPaths } from "./paths.ts";
+import type { RetryPolicy } from "./remote/client.ts";
+import type { EngineKeys } from "./remote/engine-keys.ts";
+import { RemoteEngines, splitRemoteName } from "./remote/engines.ts";
 import { groundingPassages } from "./service/ask-sources.ts";
 import { attachPath } from "./service/attach.ts";
 import { createCompletion } from "./service/completion.ts";
 import { type AnyListener, ContractEvents, type Listener } from "./service/events.ts";
+import type { Generator, PromptModel } from "./service/generation.ts";
 import { Jobs } from "./service/jobs.ts";
+import { localPromptModel } from "./service/local-model.ts";
 import { MeaningModels } from "./service/meaning.ts";
 import { ModelManager } from "./service/model-manager.ts";
 import {
@@ -99,6 +104,13 @@ export interface ElmwoodServiceOptions {
   maxQueue?: number;
   /** Opens files for documents.open (the desktop app passes Electron's shell). */
   opener?: FileOpener;
+  /**
+   * Where remote engines' API keys set through this service are kept: the desktop app passes its
+   * safeStorage-backed store; otherwise a file in the profile readable by its owner only.
+   */
+  engineKeys?: EngineKeys;
+  /** How a busy remote engine is asked again (tests shorten the waits). */
+  remoteRetry?: RetryPolicy;
   /** Stands in for the embedding model (tests pass a deterministic one). */
   embedder?: Embedder;
   /** For tests of storage.moveModels: a step to hold the move at (a crash is simulated there). */
@@ -161,7 +173,11 @@ export class ElmwoodService implements ElmwoodApi {
   readonly settings: SettingsStore;
   readonly conversations: ConversationStore;
   readonly models: ModelManager;
+  /** The OpenAI-compatible engines the person added; none until they add one. */
+  readonly remote: RemoteEngines;
   private readonly chat: ChatEngine;
+  /** The model a request that names none uses in this process (`elmwood serve --model <engine>/<model>`). */
+  private preferred: string | null = null;
   private readonly events = new ContractEvents();
   private readonly jobs = new Jobs();
   private readonly tokenizer = llamaTokenizer();
@@ -212,14 +228,26 @@ export class ElmwoodService implements ElmwoodApi {
       onChange: () => this.queueStatus(),
       maxQueue: options.maxQueue,
     });
+    this.remote = new RemoteEngines({
+      paths: this.paths,
+      keys: options.engineKeys,
+      retry: options.remoteRetry,
+      onChange: () => {
+        this.queueStatus();
+        this.remote.list().then(
+          ({ engines }) => this.emit("engines.changed", { engines }),
+          () => undefined,
+        );
+      },
+      onActivity: () => this.queueStatus(),
+    });
     const chatModels: ChatModels = {
-      pick: (name) => this.models.pick(name),
-      load: async (name, signal) => (await this.models.ensure(name, { signal })).host,
+      pick: (name) => this.pickModel(name),
+      load: (name, signal) => this.generatorFor(name, signal),
     };
     this.chat = new ChatEngine(
       this.conversations,
       chatModels,
-      this.tokenizer,
       (event, payload) => {
         if (event === "chat.done") {
           const done = payload as EventPayload<"chat.done">;
@@ -297,6 +325,17 @@ export class ElmwoodService implements ElmwoodApi {
     return model.name;
   }
 
+  /**
+   * The model requests that name none use in this process, over the default model (`elmwood serve
+   * --model`); checked to exist.
+   */
+  async preferModel(name: string): Promise<string> {
+    await this.pickModel(name);
+    this.preferred = name;
+    this.queueStatus();
+    return name;
+  }
+
   /** Catches the document index up with the folders added before (the app calls this at start). */
   startIndexing(): void {
     this.documents().start();
@@ -314,6 +353,7 @@ export class ElmwoodService implements ElmwoodApi {
     await this.vectorIndexer?.close();
     await this.meaning.close();
     await this.models.close();
+    await this.remote.close();
     this.events.clear();
     this.db.close();
   }
@@ -330,6 +370,7 @@ export class ElmwoodService implements ElmwoodApi {
         indexing: folders.some((f) => INDEXING_STATES.has(f.state)),
         meaning: (({ state, embedded, total }) => ({ state, embedded, total }))(await this.meaningStatus()),
       },
+      remote: { inUse: this.remote.inUse() },
       home: this.paths.home,
     };
   }
@@ -445,6 +486,36 @@ export class ElmwoodService implements ElmwoodApi {
     return this.indexer;
   }
 
+  /**
+   * The model `name` names (null: the preferred, else the default model), installed or remote, as
+   * the features see it before it writes.
+   */
+  private async pickModel(name: string | null | undefined): Promise<PromptModel> {
+    const chosen = name ?? this.preferred ?? (await this.remote.defaultModel());
+    if (chosen && splitRemoteName(chosen)) return this.remote.pick(chosen);
+    return localPromptModel(await this.models.pick(chosen), this.tokenizer);
+  }
+
+  /** The model ready to write: an installed one is loaded first (one at a time); a remote one is there. */
+  private async generatorFor(name: string, signal: AbortSignal): Promise<Generator> {
+    if (splitRemoteName(name)) return this.remote.generator(name);
+    return (await this.models.ensure(name, { signal })).host;
+  }
+
+  /** The default model as a Completion, for summaries and answers. */
+  private async documentCompletion(signal: AbortSignal) {
+    const model = await this.pickModel(null);
+    return createCompletion(model, await this.generatorFor(model.name, signal));
+  }
+
+  /**
+   * The model used when none is named, as every door shows it (so "sent to" is said where it is
+   * true): this process's preferred model, else a remote one chosen as default, else the library's.
+   */
+  private async defaultModelName(): Promise<string | null> {
+    return this.preferred ?? (await this.remote.defaultModel()) ?? (await this.library.getDefault()) ?? null;
+  }
+
   /** The background embedding of chunks (search by meaning), paused while the setting is off. */
   private vectors(): VectorIndexer {
     if (!this.vectorIndexer) {
@@ -515,11 +586,6 @@ export class ElmwoodService implements ElmwoodApi {
   private sourcesOf(conversationId: string, messageId: string): CitedChunk[] {
     const message = this.conversations.wire(conversationId, messageId);
     return this.withSources(message).sources ?? [];
-  }
-
-  private async loadedCompletion(signal: AbortSignal) {
-    const model = await this.models.ensure(null, { signal });
-    return createCompletion(model, { tokenizer: this.tokenizer });
   }
 
   private async modelStatus(): Promise<ModelStatus> {
@@ -689,7 +755,10 @@ export class ElmwoodService implements ElmwoodApi {
     }),
     "conversations.export": (input) => exportConversation(this.conversations.view(input.id), input.format),
     "conversations.import": async (input) => {
-      const installed = new Set((await this.library.list()).models.map((m) => m.name));
+      const installed = new Set([
+        ...(await this.library.list()).models.map((m) => m.name),
+        ...(await this.remote.models()).map((m) => m.name),
+      ]);
       const { conversationId, notes } = importConversation(this.conversations, input.content, (name) =>
         installed.has(name),
       );
@@ -727,38 +796,39 @@ export class ElmwoodService implements ElmwoodApi {
     },
 
     "completions.create": async (input) => {
-      const model = await this.models.pick(input.model ?? this.models.loaded?.name ?? null);
+      const model = await this.pickModel(input.model ?? this.preferred ?? this.models.loaded?.name ?? null);
       const sampling = { ...this.settings.get().sampling, ...input.sampling };
       // A raw prompt is continued as written (OpenAI's /v1/completions); messages get the template.
-      const raw = input.prompt !== undefined;
-      const prompt = raw
-        ? this.tokenizer.encode(input.prompt ?? "", { bos: true })
-        : model.template.render(input.messages ?? [], this.tokenizer);
-      assertFits(measureContext(prompt.length, sampling.maxTokens, model.contextLength));
+      const prepared =
+        input.prompt !== undefined ? model.prepareText(input.prompt) : model.prepare(input.messages ?? []);
+      assertFits(measureContext(prepared.tokens, sampling.maxTokens, model.contextLength));
       const requestId = this.jobs.start("completion", async (signal, id) => {
         try {
-          const { host } = await this.models.ensure(model.name, { signal });
-          const result = await host.generate(
+          const generator = await this.generatorFor(model.name, signal);
+          const result = await generator.generate(
             {
-              prompt,
+              prompt: prepared.prompt,
               maxNewTokens: sampling.maxTokens,
               sampling: toSamplingOptions(sampling),
-              stopStrings: [...(raw ? [] : model.template.stopStrings), ...(input.stop ?? [])],
-              ...(raw ? { continues: prompt } : {}),
+              stopStrings: [...prepared.stopStrings, ...(input.stop ?? [])],
             },
             {
               signal,
               onToken: (t) => t.text && this.emit("completion.token", { requestId: id, delta: t.text }),
             },
           );
-          // Cut short by a model switch: an error, so an API client cannot take it for a whole answer.
+          // Cut short by a model switch or a broken stream: an error, so an API client cannot take
+          // it for a whole answer.
           if (result.interruption) throw cutShort(result.interruption, "completion");
-          const { promptTokens, reusedTokens } = result.timings;
           this.emit("completion.done", {
             requestId: id,
             text: result.text,
             finishReason: result.finishReason,
-            usage: { promptTokens, completionTokens: result.tokens.length, reusedTokens },
+            usage: {
+              promptTokens: result.promptTokens,
+              completionTokens: result.completionTokens,
+              reusedTokens: result.reusedTokens,
+            },
           });
         } catch (error) {
           this.emit("completion.error", { requestId: id, error: toErrorInfo(error) });
@@ -783,14 +853,24 @@ export class ElmwoodService implements ElmwoodApi {
       if (this.storeMove) {
         const { models, defaultModel, downloads, embeddings } = this.storeMove.before;
         const embedding = embeddings.map(toEmbeddingInfo);
-        return { models: models.map(toModelInfo), broken: [], downloads, defaultModel, embedding };
+        return {
+          models: models.map(toModelInfo),
+          broken: [],
+          downloads,
+          remote: [],
+          defaultModel,
+          embedding,
+        };
       }
       const { models, broken } = await this.library.list();
+      // A remote default (or this process's preferred model) takes the library default's place.
+      const defaultModel = await this.defaultModelName();
       return {
-        models: models.map(toModelInfo),
+        models: models.map((m) => ({ ...toModelInfo(m), isDefault: m.name === defaultModel })),
         broken: broken.map(({ name, problem }) => ({ name, problem })),
         downloads: (await this.library.listDownloads()).map(toDownloadInfo),
-        defaultModel: (await this.library.getDefault()) ?? null,
+        remote: (await this.remote.models()).map((m) => ({ ...m, isDefault: m.name === defaultModel })),
+        defaultModel,
         embedding: (await this.library.embeddings()).models.map(toEmbeddingInfo),
       };
     },
@@ -881,7 +961,15 @@ export class ElmwoodService implements ElmwoodApi {
       return { name: input.name, removedSourceBytes: result.bytes };
     },
     "models.setDefault": async (input) => {
-      await this.library.setDefault(input.name);
+      if (splitRemoteName(input.name)) {
+        await this.remote.setDefault(input.name);
+      } else {
+        await this.library.setDefault(input.name);
+        // An installed model chosen now replaces a remote default.
+        if (await this.remote.defaultModel()) await this.remote.setDefault(null);
+      }
+      // The person's choice now, over the model `serve --model` preferred at start.
+      this.preferred = null;
       this.queueStatus();
       return { defaultModel: input.name };
     },
@@ -933,6 +1021,12 @@ export class ElmwoodService implements ElmwoodApi {
         }
         await regenerateApiToken(this.paths);
       }),
+
+    "engines.list": () => this.remote.list(),
+    "engines.add": (input) => this.remote.add(input),
+    "engines.update": (input) => this.remote.update(input),
+    "engines.refresh": (input) => this.remote.refresh(input.name),
+    "engines.remove": async (input) => ({ removed: await this.remote.remove(input.name) }),
 
     "storage.get": () => this.storageInfo(),
     "storage.inspect": async ({ path }) => {
@@ -1005,7 +1099,7 @@ export class ElmwoodService implements ElmwoodApi {
             await this.meaningIndex(),
           );
           report({ type: "sources", hits });
-          const completion = await this.loadedCompletion(signal);
+          const completion = await this.documentCompletion(signal);
           const answer = await askAboutResults(
             question,
             hits.map(({ path, location, text }) => ({ path, location, text })),
@@ -1030,7 +1124,7 @@ export class ElmwoodService implements ElmwoodApi {
             input.path !== undefined
               ? (await readDocument(input.path)).sections
               : [{ text: input.text ?? "", location: { label: "" } }];
-          const completion = await this.loadedCompletion(signal);
+          const completion = await this.documentCompletion(signal);
           const result = await summarizeSections(sections, completion, {
             style,
             signal,

@@ -6,12 +6,14 @@
  */
 import { fileURLToPath } from "node:url";
 import type { BrowserWindow } from "electron";
-import { app, dialog, ipcMain, protocol, session, shell } from "electron";
+import { app, dialog, ipcMain, protocol, safeStorage, session, shell } from "electron";
 import { IPC_CHOOSE_FOLDER_CHANNEL } from "../engine/api/names.ts";
+import { elmwoodPaths } from "../engine/paths.ts";
 import { ORT_TELEMETRY_OFF } from "../engine/runtime/ort/environment.ts";
 import { ApiDoor } from "../engine/server/api-door.ts";
 import { ElmwoodService } from "../engine/service.ts";
 import { APP_INDEX_URL, installAppProtocol, registerAppScheme } from "./app-protocol.ts";
+import { desktopEngineKeys } from "./engine-keys.ts";
 import { electronOpener } from "./file-opener.ts";
 import { bindContract, type ContractService } from "./ipc.ts";
 import { installApplicationMenu } from "./menu.ts";
@@ -50,10 +52,14 @@ function isTrusted(event: Electron.IpcMainInvokeEvent): boolean {
 function startService(): void {
   let engine: ContractService;
   try {
+    const paths = elmwoodPaths();
     const started = new ElmwoodService({
+      paths,
       // Search results open with the system's program through Electron's shell (PDFs at their page
       // where the viewer takes one).
       opener: electronOpener(shell),
+      // Remote engines' API keys are sealed by the system's keychain (main/engine-keys.ts).
+      engineKeys: desktopEngineKeys(safeStorage, paths),
     });
     service = started;
     engine = started;

@@ -44,6 +44,35 @@ export const ModelName = z
   .max(100)
   .regex(/^[a-z0-9][a-z0-9._-]*$/, "must be lower-case letters, digits, '.', '_' or '-'");
 
+/**
+ * A remote engine's name, the first part of its models' names ("gpu" in "gpu/llama-3.1-8b"). It
+ * cannot contain "/", so a model name with one is always a remote model's.
+ */
+export const EngineName = z
+  .string()
+  .min(1)
+  .max(32)
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, "must be lower-case letters, digits, '_' or '-'");
+
+/** A remote engine's model: `<engine>/<the model's id as the engine lists it>`. */
+export const RemoteModelName = z
+  .string()
+  .max(233)
+  .regex(
+    /^[a-z0-9][a-z0-9_-]{0,31}\/[!-~\u00a1-\uffff]{1,200}$/,
+    "must be <engine>/<model>, as the engine's models are listed",
+  );
+
+/** Any model a call can name: an installed model, or a remote engine's as `<engine>/<model>`. */
+export const ModelRef = z
+  .string()
+  .min(1)
+  .max(233)
+  .refine(
+    (name) => ModelName.safeParse(name).success || RemoteModelName.safeParse(name).success,
+    "must be an installed model's name, or <engine>/<model> for a remote engine's",
+  );
+
 /** A file or folder path on the machine running the engine. */
 export const FsPath = z.string().min(1).max(4096);
 
@@ -143,6 +172,8 @@ export const MessageStats = z.object({
   firstTokenMs: z.number(),
   totalMs: z.number(),
   finishReason: FinishReason,
+  /** The counts are Elmwood's estimates: a remote engine (its own tokenizer) that reported no usage. */
+  estimated: z.boolean().optional(),
 });
 
 /**
@@ -151,8 +182,20 @@ export const MessageStats = z.object({
  * removed. What was written is kept; the message says what happened, ready to show as it is.
  */
 export const Interruption = z.object({
-  cause: z.enum(["crash", "quit", "model-switched", "model-reloaded", "model-unloaded", "model-removed"]),
-  /** The model switched to, or the one removed; null for the other causes. */
+  cause: z.enum([
+    "crash",
+    "quit",
+    "model-switched",
+    "model-reloaded",
+    "model-unloaded",
+    "model-removed",
+    // A remote engine's reply broke off (the connection dropped, or the stream stopped making sense),
+    // or the person removed the engine while it wrote.
+    "connection-lost",
+    "engine-failed",
+    "engine-removed",
+  ]),
+  /** The model switched to, the one removed, or the remote model that broke off; null otherwise. */
   model: z.string().nullable(),
   /** A sentence saying what happened, for the message's footer. */
   message: z.string(),
@@ -187,7 +230,7 @@ export const ConversationSettings = z.object({
 export const ConversationSettingsPatch = z.strictObject({
   systemPrompt: SystemPrompt.optional(),
   sampling: SamplingPatch.optional(),
-  model: ModelName.nullable().optional(),
+  model: ModelRef.nullable().optional(),
 });
 
 export const ConversationSummary = z.object({
@@ -491,6 +534,75 @@ export const SummaryResult = z.object({
 export const JobStarted = z.object({ jobId: Id });
 
 // ---------------------------------------------------------------------------------------------------
+// Remote engines: OpenAI-compatible servers the person added (vLLM, a llama.cpp server, Ollama, LM
+// Studio, another Elmwood). Nothing is sent anywhere until one is added; an API key, once set, never
+// comes back through a door (only whether one is set).
+
+/** An API key as an Authorization header can carry it. */
+const ApiKey = z
+  .string()
+  .min(1)
+  .max(4096)
+  .regex(/^[\x21-\x7e]+$/, "must be visible ASCII without spaces");
+/** A context window the person sets for an engine that does not report one. */
+const ContextWindow = z.number().int().min(256).max(10_000_000);
+
+export const RemoteModelInfo = z.object({
+  /** `<engine>/<id>`: the name every door takes. */
+  name: z.string(),
+  /** The model's id as the engine lists it. */
+  id: z.string(),
+  engine: z.string(),
+  /** Where its prompts go: "gpu-box:8000". */
+  host: z.string(),
+  /** The window the context meter and the fit check use. */
+  contextLength: z.number().int(),
+  /** engine: reported by GET /v1/models (vLLM's max_model_len); settings: set by the person; assumed: neither. */
+  contextSource: z.enum(["engine", "settings", "assumed"]),
+  isDefault: z.boolean(),
+});
+
+export const EngineInfo = z.object({
+  name: z.string(),
+  /** e.g. http://gpu-box:8000/v1 */
+  baseUrl: z.string(),
+  host: z.string(),
+  /** Plain http to another machine: what is sent crosses the network unencrypted (the person agreed). */
+  unencrypted: z.boolean(),
+  hasKey: z.boolean(),
+  /** Where the key is kept: the desktop app's encrypted storage, or a file readable by its owner only. */
+  keyStorage: z.enum(["encrypted", "file"]).nullable(),
+  /** The window set for models whose engine reports none; null: not set. */
+  contextLength: z.number().int().nullable(),
+  models: z.array(RemoteModelInfo),
+  addedAt: Timestamp,
+  /** When its models were last listed. */
+  checkedAt: Timestamp.nullable(),
+  /** Why the last refresh failed (the models shown are from the one before); null after a good one. */
+  error: ErrorInfo.nullable(),
+});
+
+export const EngineAdd = z.strictObject({
+  /** The base URL, e.g. http://127.0.0.1:8000/v1 ("/v1" is added to a bare address). */
+  baseUrl: z.string().trim().min(1).max(2000),
+  name: EngineName.optional(),
+  apiKey: ApiKey.optional(),
+  contextLength: ContextWindow.optional(),
+  /** The person read the warning: plain http to a machine other than this one. */
+  allowUnencrypted: z.boolean().optional(),
+});
+
+export const EngineUpdate = z.strictObject({
+  name: EngineName,
+  /** A new key, or null to send none. */
+  apiKey: ApiKey.nullable().optional(),
+  contextLength: ContextWindow.nullable().optional(),
+});
+
+/** A remote model writing something now, for "sent to <host>". */
+export const RemoteUse = z.object({ model: z.string(), host: z.string() });
+
+// ---------------------------------------------------------------------------------------------------
 // Settings and status
 
 /** The OpenAI-compatible local API: its stored settings and whether it is listening now. */
@@ -551,6 +663,8 @@ export const Status = z.object({
     indexing: z.boolean(),
     meaning: MeaningStatus.pick({ state: true, embedded: true, total: true }),
   }),
+  /** Remote models writing now (a reply, a summary, an answer, an API request): text goes to their host. */
+  remote: z.object({ inUse: z.array(RemoteUse) }),
   /** The profile folder (ELMWOOD_HOME or the app-data folder). */
   home: z.string(),
 });
@@ -613,7 +727,7 @@ export const StoreMoveEvent = z.discriminatedUnion("type", [
 export const CompletionInput = z
   .strictObject({
     /** Default: the loaded model, else the default model. */
-    model: ModelName.optional(),
+    model: ModelRef.optional(),
     /** A conversation, rendered with the model's chat template. */
     messages: z
       .array(z.strictObject({ role: Role, content: z.string().max(32_000) }))
@@ -743,6 +857,9 @@ export const calls = {
       models: z.array(ModelInfo),
       broken: z.array(z.object({ name: z.string(), problem: z.string() })),
       downloads: z.array(DownloadInfo),
+      /** The remote engines' models, as they were last listed. */
+      remote: z.array(RemoteModelInfo),
+      /** An installed model, or a remote one. */
       defaultModel: z.string().nullable(),
       /** Installed embedding models (search by meaning). */
       embedding: z.array(EmbeddingModelInfo),
@@ -784,7 +901,8 @@ export const calls = {
     z.strictObject({ name: ModelName }),
     z.object({ name: z.string(), removedSourceBytes: z.number() }),
   ),
-  "models.setDefault": call(z.strictObject({ name: ModelName }), z.object({ defaultModel: z.string() })),
+  /** An installed model, or a remote engine's (`<engine>/<model>`). */
+  "models.setDefault": call(z.strictObject({ name: ModelRef }), z.object({ defaultModel: z.string() })),
   /** Loads a model now (default: the default model) with a provider and thread count, remembered in settings. */
   "models.load": call(
     z.strictObject({
@@ -802,6 +920,21 @@ export const calls = {
   "api.get": call(Empty, ApiStatus),
   "api.update": call(ApiPatch, ApiStatus),
   "api.regenerateToken": call(Empty, ApiStatus),
+
+  // Remote engines. Adding one checks it (GET /v1/models) and keeps its models; refresh lists them again.
+  "engines.list": call(
+    Empty,
+    z.object({
+      engines: z.array(EngineInfo),
+      /** The engines file could not be read (it was set aside, and nothing else was lost). */
+      problem: z.string().nullable(),
+    }),
+  ),
+  "engines.add": call(EngineAdd, EngineInfo),
+  "engines.update": call(EngineUpdate, EngineInfo),
+  "engines.refresh": call(z.strictObject({ name: EngineName }), EngineInfo),
+  /** Stops what its models are writing (keeping it), forgets its models and deletes its key. */
+  "engines.remove": call(z.strictObject({ name: EngineName }), z.object({ removed: z.boolean() })),
 
   // Storage. A move reports storage.progress; nothing else may use the models until it ends.
   "storage.get": call(Empty, StorageInfo),
@@ -951,6 +1084,7 @@ export const events = {
   "storage.progress": z.object({ jobId: Id, target: z.string(), event: StoreMoveEvent }),
   "status.changed": Status,
   "api.changed": ApiStatus,
+  "engines.changed": z.object({ engines: z.array(EngineInfo) }),
 } as const satisfies Record<EventName, z.ZodType>;
 
 // ---------------------------------------------------------------------------------------------------
@@ -1028,3 +1162,8 @@ export type CitedChunk = z.output<typeof CitedChunk>;
 export type EmbeddingModelInfo = z.output<typeof EmbeddingModelInfo>;
 export type EmbeddingCatalogItem = z.output<typeof EmbeddingCatalogItem>;
 export type ApiPatch = z.output<typeof ApiPatch>;
+export type RemoteModelInfo = z.output<typeof RemoteModelInfo>;
+export type EngineInfo = z.output<typeof EngineInfo>;
+export type EngineAdd = z.output<typeof EngineAdd>;
+export type EngineUpdate = z.output<typeof EngineUpdate>;
+export type RemoteUse = z.output<typeof RemoteUse>;

@@ -42,6 +42,11 @@ export const CALL_NAMES = [
   "api.get",
   "api.update",
   "api.regenerateToken",
+  "engines.list",
+  "engines.add",
+  "engines.update",
+  "engines.refresh",
+  "engines.remove",
   "storage.get",
   "storage.inspect",
   "storage.moveModels",
@@ -70,6 +75,7 @@ export const EVENT_NAMES = [
   "storage.progress",
   "status.changed",
   "api.changed",
+  "engines.changed",
 ] as const;
 
 /** Every ElmwoodError code, in the order of engine/errors.ts. */

@@ -17,36 +17,23 @@ import type {
 } from "../api/contract.ts";
 import { toErrorInfo } from "../api/validate.ts";
 import { ElmwoodError } from "../errors.ts";
-import type { GenerateResult } from "../runtime/generator.ts";
-import type { GenerateCallbacks, WorkerGenerateRequest } from "../runtime/model-host.ts";
 import type { SamplingOptions } from "../runtime/sampler.ts";
-import type { ChatMessage, ChatTemplate } from "../text/chat-template.ts";
-import type { Tokenizer } from "../text/tokenizer.ts";
+import type { Generator, PreparedPrompt, PromptMessage, PromptModel } from "../service/generation.ts";
+import type { ChatMessage } from "../text/chat-template.ts";
 import { interruption, notBegun } from "./interruption.ts";
-import { assertConversationFits, type PromptMessage, renderPrompt } from "./prompt.ts";
+import { assertConversationFits } from "./prompt.ts";
 import { type ConversationStore, newId, type StoredMessage } from "./store.ts";
 import { ThrottledSave } from "./throttled-save.ts";
 import type { TurnGrounding } from "./turn-grounding.ts";
 
-export interface ReplyModel {
-  name: string;
-  contextLength: number;
-  template: ChatTemplate;
-}
-
-/** A generation's result; `interruption` says why it was stopped when the model was taken away. */
-export type ReplyResult = GenerateResult & { interruption?: Interruption };
-
-/** What writes a reply: the service's loaded model, or a stand-in in tests. */
-export interface ReplyGenerator {
-  generate(request: WorkerGenerateRequest, callbacks?: GenerateCallbacks): Promise<ReplyResult>;
-}
+/** The model a reply is written by: Elmwood's own, or a remote engine's (it takes messages). */
+export type ReplyModel = PromptModel;
 
 export interface ChatModels {
   /** The model to use (null: the default), without loading it; throws when there is none. */
   pick(name: string | null): Promise<ReplyModel>;
   /** The model loaded and ready; rejects with CANCELLED when `signal` fires first. */
-  load(name: string, signal: AbortSignal): Promise<ReplyGenerator>;
+  load(name: string, signal: AbortSignal): Promise<Generator>;
 }
 
 type ChatEventName = "chat.token" | "chat.done" | "chat.error";
@@ -87,7 +74,6 @@ export class ChatEngine {
   constructor(
     private readonly store: ConversationStore,
     private readonly models: ChatModels,
-    private readonly tokenizer: Tokenizer,
     private readonly emit: ChatEmit,
     private readonly defaults: () => ChatDefaults,
     private readonly options: ChatEngineOptions,
@@ -221,15 +207,20 @@ export class ChatEngine {
     }
     const conversation = this.store.get(conversationId);
     const model = await this.models.pick(conversation.model);
-    const family = model.template.family;
     const messages: PromptMessage[] = [];
     if (conversation.systemPrompt.trim())
       messages.push({ role: "system", content: conversation.systemPrompt });
     for (const m of turn.history) {
+      const own = m.role === "assistant" && m.template === model.family;
       messages.push({
         role: m.role,
         content: m.content,
-        tokens: m.role === "assistant" && m.template === family ? m.tokens : null,
+        tokens: own ? m.tokens : null,
+        // What the engine that wrote this reply counted, when it was this very model.
+        measured:
+          own && m.model === model.name && m.stats && !m.stats.estimated
+            ? m.stats.promptTokens + m.stats.completionTokens
+            : null,
       });
     }
     if (turn.user) messages.push({ role: "user", content: turn.user.content });
@@ -245,21 +236,13 @@ export class ChatEngine {
         replyId: assistantMessageId,
         question: messages[last].content,
         fits: (content) =>
-          renderPrompt(withContent(content), model.template, this.tokenizer).length + sampling.maxTokens <=
-          model.contextLength,
+          model.prepare(withContent(content)).tokens + sampling.maxTokens <= model.contextLength,
       });
       if (grounded !== null) messages.splice(0, messages.length, ...withContent(grounded));
     }
-    const prompt = renderPrompt(messages, model.template, this.tokenizer);
+    const prompt = model.prepare(messages);
     const plain: ChatMessage[] = messages.map(({ role, content }) => ({ role, content }));
-    assertConversationFits(
-      plain,
-      prompt.length,
-      sampling.maxTokens,
-      model.contextLength,
-      model.template,
-      this.tokenizer,
-    );
+    assertConversationFits(plain, prompt, sampling.maxTokens, model);
 
     const userMessage = turn.user
       ? this.store.add(conversationId, { role: "user", ...turn.user })
@@ -290,7 +273,7 @@ export class ChatEngine {
     assistantMessageId: string;
     parentId: string;
     model: ReplyModel;
-    prompt: number[];
+    prompt: PreparedPrompt;
     sampling: Sampling;
     signal: AbortSignal;
   }): Promise<void> {
@@ -306,7 +289,7 @@ export class ChatEngine {
         conversationId,
         parentId: job.parentId,
         model: job.model.name,
-        template: job.model.template.family,
+        template: job.model.family,
         owner: this.options.owner,
       });
       saver = new ThrottledSave(
@@ -318,18 +301,17 @@ export class ChatEngine {
       let count = 0;
       const result = await generator.generate(
         {
-          prompt: job.prompt,
+          prompt: job.prompt.prompt,
           maxNewTokens: job.sampling.maxTokens,
           sampling: toSamplingOptions(job.sampling),
-          stopStrings: job.model.template.stopStrings,
+          stopStrings: job.prompt.stopStrings,
         },
         {
           signal: job.signal,
           onToken: (token) => {
-            if (token.id >= 0) {
-              count++;
-              ids.push(token.id);
-            }
+            // A remote engine's pieces have no id of ours: each counts as a token, as it streams.
+            if (token.id >= 0) ids.push(token.id);
+            if (token.id >= 0 || token.text) count++;
             text += token.text;
             saver?.touch();
             this.emit("chat.token", {
@@ -347,20 +329,20 @@ export class ChatEngine {
         result.finishReason === "cancelled"
           ? (result.interruption ?? this.running.get(requestId)?.reason ?? null)
           : null;
-      if (result.tokens.length === 0 && result.finishReason === "cancelled") {
+      if (result.completionTokens === 0 && result.text === "" && result.finishReason === "cancelled") {
         throw cutShort
           ? notBegun(cutShort)
           : new ElmwoodError("CANCELLED", "The reply was stopped before it began.");
       }
-      const { timings } = result;
       const stats: MessageStats = {
-        promptTokens: timings.promptTokens,
-        reusedTokens: timings.reusedTokens,
-        completionTokens: result.tokens.length,
-        tokensPerSecond: timings.decodeTokensPerSecond,
-        firstTokenMs: timings.firstTokenMs,
+        promptTokens: result.promptTokens,
+        reusedTokens: result.reusedTokens,
+        completionTokens: result.completionTokens,
+        tokensPerSecond: result.tokensPerSecond,
+        firstTokenMs: result.firstTokenMs,
         totalMs: performance.now() - started,
         finishReason: result.finishReason,
+        ...(result.estimated ? { estimated: true } : {}),
       };
       // The message replaces the reply in progress in the same transaction.
       this.store.add(conversationId, {
@@ -369,9 +351,10 @@ export class ChatEngine {
         role: "assistant",
         content: result.text,
         model: job.model.name,
-        template: job.model.template.family,
+        template: job.model.family,
         // After a stop string the ids hold text the reply does not show; render that reply as text.
-        tokens: result.finishReason === "stop" ? null : result.tokens,
+        // A remote engine's reply has no ids of ours: it is sent again as text.
+        tokens: result.finishReason === "stop" || job.model.remote ? null : result.tokens,
         stats,
         interruption: cutShort,
       });

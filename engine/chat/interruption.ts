@@ -21,6 +21,12 @@ function what(cause: InterruptionCause, model: string | null): string {
       return "the model was unloaded";
     case "model-removed":
       return `${model ?? "the model"} was removed`;
+    case "connection-lost":
+      return `the connection to ${model ?? "the remote engine"} was lost`;
+    case "engine-failed":
+      return `${model ?? "the remote engine"} sent a reply Elmwood could not read`;
+    case "engine-removed":
+      return `the engine of ${model ?? "this model"} was removed`;
   }
 }
 
@@ -30,6 +36,19 @@ export function interruption(cause: InterruptionCause, model: string | null = nu
     cause,
     model,
     message: `Interrupted: ${what(cause, model)} while this reply was being written. What it wrote is kept.`,
+  };
+}
+
+/** A remote engine's reply that broke off, saying why in the words of the failure (`why`). */
+export function brokeOff(
+  cause: "connection-lost" | "engine-failed",
+  host: string,
+  why: string,
+): Interruption {
+  return {
+    cause,
+    model: host,
+    message: `Interrupted while this reply was being written: ${why} What it wrote is kept.`,
   };
 }
 

@@ -9,14 +9,12 @@
  * how many of the oldest messages would have to go.
  */
 import { ElmwoodError } from "../errors.ts";
+import type { PromptMessage } from "../service/generation.ts";
 import type { ChatMessage, ChatTemplate } from "../text/chat-template.ts";
-import { fitConversation } from "../text/context-budget.ts";
+import { fitMessages } from "../text/context-budget.ts";
 import type { Tokenizer } from "../text/tokenizer.ts";
 
-export interface PromptMessage extends ChatMessage {
-  /** An assistant reply's generated ids, when they were generated under this template. */
-  tokens?: readonly number[] | null;
-}
+export type { PromptMessage };
 
 function startsWith(ids: readonly number[], prefix: readonly number[]): boolean {
   if (prefix.length > ids.length) return false;
@@ -60,29 +58,28 @@ export function renderPrompt(
 }
 
 /**
- * Throws CONTEXT_OVERFLOW when `promptTokens` and a reply of `maxTokens` do not fit the window,
- * saying how many of the oldest messages would have to go (Elmwood never drops them itself).
+ * Throws CONTEXT_OVERFLOW when the prompt and a reply of `maxTokens` do not fit the window, saying
+ * how many of the oldest messages would have to go (Elmwood never drops them itself). A remote
+ * model's sizes are estimates (its engine has its own tokenizer), and the message says so.
  */
 export function assertConversationFits(
   messages: readonly ChatMessage[],
-  promptTokens: number,
+  prompt: { tokens: number; estimated: boolean },
   maxTokens: number,
-  contextLength: number,
-  template: ChatTemplate,
-  tokenizer: Tokenizer,
+  model: { contextLength: number; count(messages: readonly ChatMessage[]): number },
 ): void {
+  const { contextLength } = model;
+  const promptTokens = prompt.tokens;
   if (promptTokens + maxTokens <= contextLength) return;
-  const sizes = `This conversation is ${promptTokens} tokens and the reply may use up to ${maxTokens} more, but the model's window is ${contextLength} tokens`;
-  const fit = fitConversation(messages, template, tokenizer, contextLength, maxTokens);
+  const about = prompt.estimated ? "about " : "";
+  const sizes = `This conversation is ${about}${promptTokens} tokens${prompt.estimated ? " (estimated)" : ""} and the reply may use up to ${maxTokens} more, but the model's window is ${contextLength} tokens`;
+  const fit = fitMessages(messages, (m) => model.count(m), contextLength, maxTokens);
   if (!fit.fits) {
     const last = messages[messages.length - 1];
-    const alone = template.render(
-      messages.filter((m, i) => m.role === "system" || i === messages.length - 1),
-      tokenizer,
-    ).length;
+    const alone = model.count(messages.filter((m, i) => m.role === "system" || i === messages.length - 1));
     throw new ElmwoodError(
       "CONTEXT_OVERFLOW",
-      `${sizes}: even the ${last.role === "user" ? "new message" : "last message"} alone (${alone} tokens with the system prompt) does not fit beside the reply.`,
+      `${sizes}: even the ${last.role === "user" ? "new message" : "last message"} alone (${about}${alone} tokens with the system prompt) does not fit beside the reply.`,
       "Shorten the message or the system prompt, or lower the maximum reply length in the chat settings.",
     );
   }

@@ -16,8 +16,9 @@ import { toErrorInfo } from "../api/validate.ts";
 import { interruption } from "../chat/interruption.ts";
 import { cancelled, ElmwoodError } from "../errors.ts";
 import type { ElmwoodPaths } from "../paths.ts";
-import { ModelHost } from "../runtime/model-host.ts";
+import { type LoadedInfo, ModelHost } from "../runtime/model-host.ts";
 import { type ChatTemplate, chatTemplateFor } from "../text/chat-template.ts";
+import { localBackend } from "./local-model.ts";
 import { TrackedHost } from "./tracked-host.ts";
 
 export interface ModelChoice {
@@ -29,6 +30,8 @@ export interface ModelChoice {
 
 export interface LoadedModel extends ModelChoice {
   host: TrackedHost;
+  /** The provider running it and how long it took to load. */
+  info: LoadedInfo;
   provider: ProviderChoice;
   threads: number | null;
 }
@@ -183,19 +186,24 @@ export class ModelManager {
       // One model in memory at a time: the old one goes before the new one is read.
       await previous?.host.retire(replacing.reason, { stop: replacing.stop });
       if (this.current === previous) this.current = undefined;
-      const host = new TrackedHost(
-        await ModelHost.start(choice.dir, {
-          provider: settings.provider,
-          threads: settings.threads ?? undefined,
-          maxQueue: this.options.maxQueue,
-          choicesFile: join(this.options.paths.cache, "provider-choices.json"),
-        }),
-      );
+      const modelHost = await ModelHost.start(choice.dir, {
+        provider: settings.provider,
+        threads: settings.threads ?? undefined,
+        maxQueue: this.options.maxQueue,
+        choicesFile: join(this.options.paths.cache, "provider-choices.json"),
+      });
+      const host = new TrackedHost(localBackend(modelHost));
       if (this.closed) {
         await host.retire(interruption("quit"), { stop: true });
         throw new ElmwoodError("CANCELLED", "Elmwood is shutting down.");
       }
-      const loaded: LoadedModel = { ...choice, host, provider: settings.provider, threads: settings.threads };
+      const loaded: LoadedModel = {
+        ...choice,
+        host,
+        info: modelHost.info,
+        provider: settings.provider,
+        threads: settings.threads,
+      };
       if (ticket === this.loads) this.current = loaded;
       // Superseded by a load of another model meanwhile: nothing has had a chance to use this one.
       else await host.retire(interruption("model-switched"), { stop: true });
@@ -244,7 +252,7 @@ export class ModelManager {
     };
     const current = this.current;
     if (current) {
-      const { provider, loadMs } = current.host.info;
+      const { provider, loadMs } = current.info;
       return {
         ...base,
         state: "ready",

@@ -1,16 +1,22 @@
 /**
- * The loaded model as the service shares it: a ModelHost that knows which generations are running
- * or waiting on it, so the model is never closed under one. Closing a ModelHost terminates its
- * worker, and a generation in flight would then never end: its reply neither saved nor failed.
- * Retiring the model instead either waits until nothing is using it (another reply needs another
- * model) or stops what is using it, saying why (the person switched, unloaded or removed it), and
- * closes it once every generation has returned what it wrote.
+ * A model as the service shares it (the loaded local model, or a remote engine's model): a backend
+ * that knows which generations are running or waiting on it, so it is never closed under one.
+ * Closing a ModelHost terminates its worker, and a generation in flight would then never end: its
+ * reply neither saved nor failed. Retiring the model instead either waits until nothing is using it
+ * (another reply needs another model) or stops what is using it, saying why (the person switched,
+ * unloaded or removed it, or removed its engine), and closes it once every generation has returned
+ * what it wrote.
  */
 import type { Interruption } from "../api/contract.ts";
-import type { ReplyGenerator, ReplyResult } from "../chat/chat-engine.ts";
 import { notBegun } from "../chat/interruption.ts";
 import { isElmwoodError } from "../errors.ts";
-import type { GenerateCallbacks, ModelHost, WorkerGenerateRequest } from "../runtime/model-host.ts";
+import type {
+  GenerationBackend,
+  GenerationCallbacks,
+  GenerationRequest,
+  GenerationResult,
+  Generator,
+} from "./generation.ts";
 
 interface InFlight {
   controller: AbortController;
@@ -19,17 +25,13 @@ interface InFlight {
   settled: Promise<void>;
 }
 
-export class TrackedHost implements ReplyGenerator {
+export class TrackedHost implements Generator {
   private readonly inFlight = new Set<InFlight>();
   /** Set once the model is being retired: no new generation may start on it. */
   private closing: Interruption | null = null;
   private retired: Promise<void> | undefined;
 
-  constructor(private readonly host: ModelHost) {}
-
-  get info(): ModelHost["info"] {
-    return this.host.info;
-  }
+  constructor(private readonly host: GenerationBackend) {}
 
   get running(): boolean {
     return this.host.running;
@@ -44,7 +46,7 @@ export class TrackedHost implements ReplyGenerator {
     return this.inFlight.size;
   }
 
-  async generate(request: WorkerGenerateRequest, callbacks: GenerateCallbacks = {}): Promise<ReplyResult> {
+  async generate(request: GenerationRequest, callbacks: GenerationCallbacks = {}): Promise<GenerationResult> {
     if (this.closing) throw notBegun(this.closing);
     const controller = new AbortController();
     const outer = callbacks.signal;

@@ -58,16 +58,26 @@ export function fitConversation(
   contextLength: number,
   reserve: number,
 ): ConversationFit {
+  return fitMessages(messages, (kept) => template.render(kept, tokenizer).length, contextLength, reserve);
+}
+
+/**
+ * fitConversation for any way of counting a prompt's tokens: a template and tokenizer of ours, or a
+ * remote engine's estimate. `count` must not grow when a message is left out.
+ */
+export function fitMessages(
+  messages: readonly ChatMessage[],
+  count: (messages: readonly ChatMessage[]) => number,
+  contextLength: number,
+  reserve: number,
+): ConversationFit {
   checkCount("The context length", contextLength, 1);
   checkCount("The reply reserve", reserve, 0);
   const budget = contextLength - reserve;
   const droppable = messages.flatMap((m, i) => (m.role !== "system" && i < messages.length - 1 ? [i] : []));
-  const lengthAfterDropping = (count: number): number => {
-    const gone = new Set(droppable.slice(0, count));
-    return template.render(
-      messages.filter((_, i) => !gone.has(i)),
-      tokenizer,
-    ).length;
+  const lengthAfterDropping = (dropped: number): number => {
+    const gone = new Set(droppable.slice(0, dropped));
+    return count(messages.filter((_, i) => !gone.has(i)));
   };
 
   const whole = lengthAfterDropping(0);

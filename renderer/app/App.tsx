@@ -20,7 +20,8 @@ import { WindowDrop } from "./WindowDrop.tsx";
 function CurrentPlace() {
   const place = useUi((s) => s.place);
   const modelsLoaded = useModels((s) => s.loaded);
-  const noModel = useModels((s) => s.models.length === 0);
+  // A remote engine's models count: a person may have none on this computer.
+  const noModel = useModels((s) => s.models.length === 0 && s.remote.length === 0);
   switch (place) {
     case "chat":
       return modelsLoaded && noModel ? <WelcomeView /> : <ChatView />;

@@ -1,5 +1,10 @@
-/** One line at the bottom: model, provider, speed of the last reply, context used, background work. */
+/**
+ * One line at the bottom: model, provider, speed of the last reply, context used, background work;
+ * and, whenever text goes to a remote engine (the chat on screen uses one, or a summary, an answer or
+ * an API request is being written by one), "Sent to <host>".
+ */
 import type { ModelStatus } from "../../engine/api/contract.ts";
+import { useChatModel } from "../chat/chat-model.ts";
 import { liveTokensPerSecond } from "../chat/chat-reducer.ts";
 import { formatCount, formatSpeed, percent } from "../lib/format.ts";
 import { isActive, jobFraction } from "../models/job-progress.ts";
@@ -28,10 +33,15 @@ export function StatusBar() {
   const streaming = useChat((s) => s.streaming);
   const jobs = useModels((s) => s.jobs);
   const folders = useDocuments((s) => s.folders);
+  const chatModel = useChatModel();
+  const remote = chatModel?.remote ?? null;
+  const hosts = [
+    ...new Set([...(remote ? [remote.host] : []), ...(status?.remote.inUse.map((use) => use.host) ?? [])]),
+  ];
 
   const lastReply = [...messages].reverse().find((m) => m.stats);
   const speed = streaming ? liveTokensPerSecond(streaming) : (lastReply?.stats?.tokensPerSecond ?? null);
-  const window = status?.model.contextLength ?? 2048;
+  const window = chatModel?.contextLength ?? status?.model.contextLength ?? 2048;
   const used = lastReply?.stats ? lastReply.stats.promptTokens + lastReply.stats.completionTokens : 0;
 
   const work: string[] = [];
@@ -51,9 +61,18 @@ export function StatusBar() {
   return (
     <section className="status-bar" aria-label="Status">
       <span className={`status-item model-state model-${status?.model.state ?? "unknown"}`}>
-        {statusError ? "Engine unreachable" : modelText(status?.model)}
+        {statusError ? "Engine unreachable" : remote && chatModel ? chatModel.name : modelText(status?.model)}
       </span>
-      {status?.model.provider ? (
+      {hosts.map((host) => (
+        <span
+          key={host}
+          className="status-item sent-to"
+          title="A remote engine writes here: what you send, and the conversation or document it is about, goes to this host."
+        >
+          Sent to {host}
+        </span>
+      ))}
+      {status?.model.provider && !remote ? (
         <span className="status-item" title={status.model.provider.reason}>
           {status.model.provider.label}
         </span>

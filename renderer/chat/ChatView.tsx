@@ -8,17 +8,32 @@ import { readDropped } from "../documents/read-dropped.ts";
 import { useChat, useStores } from "../stores/stores.tsx";
 import { AttachButton, AttachmentBar } from "./Attachments.tsx";
 import { Composer } from "./Composer.tsx";
+import { useChatModel } from "./chat-model.ts";
 import { MessageItem } from "./MessageItem.tsx";
 import { SettingsDrawer } from "./SettingsDrawer.tsx";
 import { StreamingReply } from "./StreamingReply.tsx";
 
 function FailureActions({ error }: { error: ErrorInfo }) {
   const { chat, ui, models } = useStores();
+  const remote = useChatModel()?.remote != null;
   const goToModels = (
     <button type="button" className="button" onClick={() => ui.getState().go("models")}>
       Open Models
     </button>
   );
+  // A remote engine's failure (unreachable, a key refused, a model gone) is mended in Settings.
+  if (remote && (error.code === "NETWORK" || error.code === "NOT_FOUND")) {
+    return (
+      <>
+        <button type="button" className="button" onClick={() => void chat.getState().retry()}>
+          Try again
+        </button>
+        <button type="button" className="button" onClick={() => ui.getState().go("settings", "engines")}>
+          Open engine settings
+        </button>
+      </>
+    );
+  }
   switch (error.code) {
     case "NOT_FOUND":
     case "MODEL":
@@ -77,6 +92,7 @@ export function ChatView() {
   const dismissFailure = useChat((s) => s.dismissFailure);
   const regenerate = useChat((s) => s.regenerate);
   const { ui, grounding, extras, toasts } = useStores();
+  const model = useChatModel();
   const bottom = useRef<HTMLDivElement>(null);
   const [dropping, setDropping] = useState(false);
   const busy = streaming !== null;
@@ -135,12 +151,22 @@ export function ChatView() {
           onClick={() => ui.getState().setDrawerOpen(true)}
         />
       </header>
+      {model?.remote ? (
+        <p className="sent-to-note" role="note" aria-label="Where this conversation goes">
+          Sent to <strong>{model.remote.host}</strong>: this conversation uses {model.name}, which runs on the
+          engine '{model.remote.engine}'. What you send, with the conversation so far, goes there.
+        </p>
+      ) : null}
       <AttachmentBar />
       <div className="messages" aria-live="polite" aria-busy={busy}>
         {empty ? (
           <div className="empty-state">
             <h2>What shall we talk about?</h2>
-            <p>Everything stays on this computer. Press Enter to send, Shift+Enter for a new line.</p>
+            <p>
+              {model?.remote
+                ? `Messages go to ${model.remote.host}. Press Enter to send, Shift+Enter for a new line.`
+                : "Everything stays on this computer. Press Enter to send, Shift+Enter for a new line."}
+            </p>
             <p className="small">Drop a document or a folder here, or use the paperclip, to chat about it.</p>
           </div>
         ) : null}

@@ -6,6 +6,7 @@ import { type FormEvent, type KeyboardEvent, useEffect, useMemo, useRef, useStat
 import { SendIcon, StopIcon } from "../components/icons.tsx";
 import { useChat, useSettings, useStatus, useUi } from "../stores/stores.tsx";
 import { ContextMeter } from "./ContextMeter.tsx";
+import { useChatModel } from "./chat-model.ts";
 import { estimateContext } from "./context-meter.ts";
 
 const DEFAULT_WINDOW = 2048;
@@ -21,7 +22,11 @@ export function Composer() {
   const meta = useChat((s) => s.meta);
   const draftSettings = useChat((s) => s.draftSettings);
   const defaults = useSettings((s) => s.settings);
-  const contextLength = useStatus((s) => s.status?.model.contextLength ?? null);
+  const loadedWindow = useStatus((s) => s.status?.model.contextLength ?? null);
+  const model = useChatModel();
+  // The window of the model this chat writes with; the loaded model's while that is not known.
+  const contextLength = model?.contextLength ?? loadedWindow;
+  const estimated = model?.remote != null;
   const focusRequest = useUi((s) => s.focusComposer);
 
   useEffect(() => {
@@ -42,8 +47,9 @@ export function Composer() {
         systemPrompt,
         limit: contextLength ?? DEFAULT_WINDOW,
         reserve,
+        estimated,
       }),
-    [messages, text, systemPrompt, contextLength, reserve],
+    [messages, text, systemPrompt, contextLength, reserve, estimated],
   );
 
   const submit = (event?: FormEvent) => {

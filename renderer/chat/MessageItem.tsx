@@ -6,7 +6,8 @@ import { IconButton } from "../components/IconButton.tsx";
 import { CopyIcon, EditIcon, RefreshIcon } from "../components/icons.tsx";
 import { Markdown } from "../components/Markdown.tsx";
 import { formatSpeed } from "../lib/format.ts";
-import { useChat, useStores } from "../stores/stores.tsx";
+import { isRemoteName, modelFacts } from "../lib/remote.ts";
+import { useChat, useModels, useStores } from "../stores/stores.tsx";
 import { BranchSwitcher } from "./BranchSwitcher.tsx";
 import { linkCitations } from "./citations.ts";
 import { MessageSources } from "./MessageSources.tsx";
@@ -21,7 +22,8 @@ export function statsLine(message: Message): string | null {
       : stats.finishReason === "length"
         ? " · hit the length limit"
         : "";
-  return `${stats.completionTokens} tokens · ${formatSpeed(stats.tokensPerSecond)}${stopped}`;
+  const about = stats.estimated ? "~" : "";
+  return `${about}${stats.completionTokens} tokens · ${formatSpeed(stats.tokensPerSecond)}${stopped}`;
 }
 
 export function MessageItem({ message, busy }: { message: Message; busy: boolean }) {
@@ -55,6 +57,11 @@ export function MessageItem({ message, busy }: { message: Message; busy: boolean
   };
 
   const stats = statsLine(message);
+  const remoteModels = useModels((s) => s.remote);
+  const sentTo =
+    message.role === "assistant" && isRemoteName(message.model)
+      ? modelFacts(message.model, [], remoteModels)?.remote?.host
+      : null;
   const interrupted = message.role === "assistant" ? message.interruption : null;
   return (
     <article
@@ -142,6 +149,11 @@ export function MessageItem({ message, busy }: { message: Message; busy: boolean
           </div>
         ) : null}
         {stats ? <span className="message-stats">{stats}</span> : null}
+        {sentTo ? (
+          <span className="message-sent-to" title={`Written by ${message.model}`}>
+            sent to {sentTo}
+          </span>
+        ) : null}
       </footer>
     </article>
   );

@@ -1,11 +1,16 @@
-/** A conversation's own settings in a side drawer: system prompt and sampling, reset to defaults. */
+/**
+ * A conversation's own settings in a side drawer: the model (one on this computer, or a remote
+ * engine's, marked with the engine and its host), system prompt and sampling, reset to defaults.
+ */
 import { type FormEvent, useEffect, useState } from "react";
 import type { Sampling } from "../../engine/api/contract.ts";
 import { CloseIcon } from "../components/icons.tsx";
 import { Modal } from "../components/Modal.tsx";
-import { useChat, useSettings, useUi } from "../stores/stores.tsx";
+import { useChat, useModels, useSettings, useUi } from "../stores/stores.tsx";
 
 interface Form {
+  /** "" for the default model. */
+  model: string;
   systemPrompt: string;
   temperature: number;
   topP: number;
@@ -14,6 +19,7 @@ interface Form {
 }
 
 const FALLBACK: Form = {
+  model: "",
   systemPrompt: "",
   temperature: 0.7,
   topP: 0.9,
@@ -21,8 +27,14 @@ const FALLBACK: Form = {
   maxTokens: 512,
 };
 
-function formOf(systemPrompt: string | undefined, sampling: Partial<Sampling> | undefined, base: Form): Form {
+function formOf(
+  model: string | null | undefined,
+  systemPrompt: string | undefined,
+  sampling: Partial<Sampling> | undefined,
+  base: Form,
+): Form {
   return {
+    model: model ?? base.model,
     systemPrompt: systemPrompt ?? base.systemPrompt,
     temperature: sampling?.temperature ?? base.temperature,
     topP: sampling?.topP ?? base.topP,
@@ -66,6 +78,46 @@ function NumberField({
   );
 }
 
+/** Every model a conversation can use, grouped by where it runs. */
+function ModelPicker({ value, onChange }: { value: string; onChange(value: string): void }) {
+  const models = useModels((s) => s.models);
+  const remote = useModels((s) => s.remote);
+  const defaultModel = useModels((s) => s.defaultModel);
+  const engines = [...new Set(remote.map((m) => m.engine))];
+  const known = value === "" || models.some((m) => m.name === value) || remote.some((m) => m.name === value);
+  return (
+    <label className="field">
+      <span>Model</span>
+      <select value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value="">Default{defaultModel ? ` (${defaultModel})` : ""}</option>
+        {models.length > 0 ? (
+          <optgroup label="On this computer">
+            {models.map((m) => (
+              <option key={m.name} value={m.name}>
+                {m.name}
+              </option>
+            ))}
+          </optgroup>
+        ) : null}
+        {engines.map((engine) => {
+          const own = remote.filter((m) => m.engine === engine);
+          return (
+            <optgroup key={engine} label={`${engine} · sent to ${own[0]?.host ?? "its host"}`}>
+              {own.map((m) => (
+                <option key={m.name} value={m.name}>
+                  {m.name}
+                </option>
+              ))}
+            </optgroup>
+          );
+        })}
+        {known ? null : <option value={value}>{value} (not available now)</option>}
+      </select>
+      <small>Models of a remote engine run on its host: what you send in this chat goes there.</small>
+    </label>
+  );
+}
+
 export function SettingsDrawer() {
   const open = useUi((s) => s.drawerOpen);
   const setOpen = useUi((s) => s.setDrawerOpen);
@@ -74,10 +126,10 @@ export function SettingsDrawer() {
   const update = useChat((s) => s.updateSettings);
   const reset = useChat((s) => s.resetSettings);
   const defaults = useSettings((s) => s.settings);
-  const base = formOf(defaults?.systemPrompt, defaults?.sampling, FALLBACK);
+  const base = formOf(null, defaults?.systemPrompt, defaults?.sampling, FALLBACK);
   const current = meta
-    ? formOf(meta.settings.systemPrompt, meta.settings.sampling, base)
-    : formOf(draftSettings.systemPrompt, draftSettings.sampling, base);
+    ? formOf(meta.settings.model, meta.settings.systemPrompt, meta.settings.sampling, base)
+    : formOf(draftSettings.model, draftSettings.systemPrompt, draftSettings.sampling, base);
   const [form, setForm] = useState<Form>(current);
   const currentKey = JSON.stringify(current);
 
@@ -90,6 +142,7 @@ export function SettingsDrawer() {
   const save = (event: FormEvent) => {
     event.preventDefault();
     void update({
+      model: form.model === "" ? null : form.model,
       systemPrompt: form.systemPrompt,
       sampling: {
         temperature: form.temperature,
@@ -120,6 +173,7 @@ export function SettingsDrawer() {
       }
     >
       <form onSubmit={save} className="drawer-form">
+        <ModelPicker value={form.model} onChange={(v) => set("model", v)} />
         <label className="field">
           <span>System prompt</span>
           <textarea
@@ -163,7 +217,7 @@ export function SettingsDrawer() {
           min={16}
           max={1536}
           step={16}
-          help="In tokens; kept free in the 2048-token window for the reply."
+          help="In tokens; kept free in the model's window for the reply."
           onChange={(v) => set("maxTokens", v)}
         />
         <div className="drawer-actions">

@@ -4,18 +4,26 @@ import { Markdown } from "../components/Markdown.tsx";
 import { formatSpeed } from "../lib/format.ts";
 import { useStatus } from "../stores/stores.tsx";
 import { BranchSwitcher } from "./BranchSwitcher.tsx";
+import { useChatModel } from "./chat-model.ts";
 import { liveTokensPerSecond, type Streaming } from "./chat-reducer.ts";
 
 export function StreamingReply({ streaming }: { streaming: Streaming }) {
   const speed = liveTokensPerSecond(streaming);
   const loadingModel = useStatus((s) => (s.status?.model.state === "loading" ? s.status.model.name : null));
   const waiting = streaming.text.length === 0;
+  const remote = useChatModel()?.remote ?? null;
   return (
     <article className="message assistant streaming" aria-label="Elmwood is replying" aria-busy="true">
       <div className="bubble">
         {waiting ? (
           <p className="thinking">
-            {streaming.stopping ? "Stopping…" : loadingModel ? `Loading ${loadingModel}…` : "Thinking…"}
+            {streaming.stopping
+              ? "Stopping…"
+              : remote
+                ? `Waiting for ${remote.host}…`
+                : loadingModel
+                  ? `Loading ${loadingModel}…`
+                  : "Thinking…"}
           </p>
         ) : (
           <Markdown text={streaming.text} />
@@ -34,6 +42,7 @@ export function StreamingReply({ streaming }: { streaming: Streaming }) {
         <span className="message-stats" data-testid="live-stats">
           {streaming.tokens} tokens{speed !== null ? ` · ${formatSpeed(speed)}` : ""}
         </span>
+        {remote ? <span className="message-sent-to">sent to {remote.host}</span> : null}
       </footer>
     </article>
   );

@@ -6,6 +6,10 @@
  * so the history up to the last reply is known to the token and each earlier message's share is the
  * difference between consecutive prompts. Text the engine has not measured yet (the draft, a message
  * after the last reply) is estimated from its length.
+ *
+ * A remote model counts with its own tokenizer: the counts its engine reported are used the same way,
+ * and the meter says the total is an estimate, since the rest is guessed from the text's length and
+ * its engine may not report counts at all.
  */
 import type { Message } from "../../engine/api/contract.ts";
 
@@ -32,6 +36,8 @@ export interface ContextEstimate {
   /** False when even dropping every earlier message would not make room. */
   fits: boolean;
   level: MeterLevel;
+  /** The counts are estimates (a remote model, whose tokenizer is its engine's). */
+  estimated: boolean;
 }
 
 /** Each message's share of the window, in the order given. */
@@ -57,7 +63,7 @@ export function messageTokens(messages: readonly Message[], systemPrompt: string
 
 export function estimateContext(
   messages: readonly Message[],
-  options: { draft: string; systemPrompt: string; limit: number; reserve: number },
+  options: { draft: string; systemPrompt: string; limit: number; reserve: number; estimated?: boolean },
 ): ContextEstimate {
   const { limit, reserve } = options;
   const sizes = messageTokens(messages, options.systemPrompt);
@@ -76,7 +82,7 @@ export function estimateContext(
   }
   const fits = remaining <= budget;
   const level: MeterLevel = dropOldest > 0 || !fits ? "full" : used + reserve > limit * 0.85 ? "near" : "ok";
-  return { used, limit, reserve, dropOldest, fits, level };
+  return { used, limit, reserve, dropOldest, fits, level, estimated: options.estimated === true };
 }
 
 /** The plain sentence under the meter; null while there is nothing to say. */

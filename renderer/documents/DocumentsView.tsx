@@ -7,6 +7,7 @@ import type { FolderStatus, MeaningStatus } from "../../engine/api/contract.ts";
 import { ErrorNotice } from "../components/ErrorNotice.tsx";
 import { Markdown } from "../components/Markdown.tsx";
 import { ProgressBar } from "../components/ProgressBar.tsx";
+import { DefaultModelNote } from "../components/RemoteNote.tsx";
 import { formatCount } from "../lib/format.ts";
 import { useDocuments, useStores } from "../stores/stores.tsx";
 import { readDropped } from "./read-dropped.ts";
@@ -263,6 +264,7 @@ export function DocumentsView() {
             </button>
           </form>
           {dropProblem ? <p className="warning">{dropProblem}</p> : null}
+          <DefaultModelNote what="Summaries are written" />
         </section>
         <SummaryPanel />
         <MeaningPanel />

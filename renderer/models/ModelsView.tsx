@@ -1,9 +1,17 @@
-/** The model manager: installed models, the device, the catalog with downloads, and folder import. */
+/**
+ * The model manager: installed models, remote engines' models beside them (each marked with its
+ * engine and host), the device, the catalog with downloads, and folder import.
+ */
 import { useState } from "react";
-import type { CatalogItem, EmbeddingCatalogItem, ModelInfo } from "../../engine/api/contract.ts";
+import type {
+  CatalogItem,
+  EmbeddingCatalogItem,
+  ModelInfo,
+  RemoteModelInfo,
+} from "../../engine/api/contract.ts";
 import { ConfirmDialog } from "../components/Dialogs.tsx";
 import { ErrorNotice } from "../components/ErrorNotice.tsx";
-import { formatBytes, formatParameters } from "../lib/format.ts";
+import { formatBytes, formatCount, formatParameters } from "../lib/format.ts";
 import { useModels, useStores } from "../stores/stores.tsx";
 import { DeviceSettings } from "./DeviceSettings.tsx";
 import { FolderImport } from "./FolderImport.tsx";
@@ -52,6 +60,58 @@ function InstalledModel({ model, onRemove }: { model: ModelInfo; onRemove(): voi
         </button>
       </div>
     </li>
+  );
+}
+
+function RemoteModel({ model }: { model: RemoteModelInfo }) {
+  const { models } = useStores();
+  return (
+    <li className="remote-model" aria-label={model.name}>
+      <div>
+        <strong>{model.name}</strong> <span className="badge">{model.engine}</span>{" "}
+        {model.isDefault ? <span className="badge accent">Default</span> : null}
+        <p className="muted small">
+          Runs on {model.host}: what it is asked is sent there · {formatCount(model.contextLength)}-token
+          window
+          {model.contextSource === "assumed" ? " (assumed)" : ""}
+        </p>
+      </div>
+      {model.isDefault ? null : (
+        <button
+          type="button"
+          className="button"
+          aria-label={`Make ${model.name} the default model`}
+          onClick={() => void models.getState().setDefault(model.name)}
+        >
+          Make default
+        </button>
+      )}
+    </li>
+  );
+}
+
+function RemoteModels() {
+  const { ui } = useStores();
+  const remote = useModels((s) => s.remote);
+  return (
+    <section className="card" aria-labelledby="remote-title">
+      <h2 id="remote-title">On remote engines</h2>
+      {remote.length === 0 ? (
+        <p className="muted">
+          Models served by another machine or program (vLLM, a llama.cpp server, Ollama, LM Studio, another
+          Elmwood) can be used here too.
+        </p>
+      ) : (
+        <ul className="remote-list">
+          {remote.map((model) => (
+            <RemoteModel key={model.name} model={model} />
+          ))}
+        </ul>
+      )}
+      <button type="button" className="button subtle" onClick={() => ui.getState().go("settings", "engines")}>
+        {remote.length === 0 ? "Add an engine in Settings" : "Manage engines in Settings"}
+      </button>
+    </section>
   );
 }
 
@@ -174,6 +234,7 @@ export function ModelsView() {
             </p>
           ))}
         </section>
+        <RemoteModels />
         <DeviceSettings />
         <section aria-labelledby="catalog-title">
           <h2 id="catalog-title">Catalog</h2>

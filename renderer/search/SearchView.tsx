@@ -3,6 +3,7 @@ import { useEffect, useState } from "react";
 import type { MeaningStatus, SearchHit, SearchResult } from "../../engine/api/contract.ts";
 import { ErrorNotice } from "../components/ErrorNotice.tsx";
 import { Markdown } from "../components/Markdown.tsx";
+import { DefaultModelNote } from "../components/RemoteNote.tsx";
 import type { DocumentKind } from "../stores/search-store.ts";
 import { useDocuments, useSearch, useStores } from "../stores/stores.tsx";
 import { snippetPieces } from "./highlight-snippet.ts";
@@ -182,6 +183,7 @@ export function SearchView() {
                 Ask about these results
               </button>
             ) : null}
+            {result.hits.length > 0 ? <DefaultModelNote what="Answers are written" /> : null}
             {answer ? (
               <section className="card answer" aria-label="Answer">
                 {answer.error ? (

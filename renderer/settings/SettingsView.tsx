@@ -1,8 +1,11 @@
-/** Settings: theme, where things are kept (and moving the models), defaults for new chats, keyboard shortcuts, the local API. */
+/** Settings: theme, where things are kept (and moving the models), remote engines, defaults for new chats, keyboard shortcuts, the local API. */
+
+import { useEffect } from "react";
 import type { Settings } from "../../engine/api/contract.ts";
 import { ErrorNotice } from "../components/ErrorNotice.tsx";
-import { useSettings, useStores } from "../stores/stores.tsx";
+import { useSettings, useStores, useUi } from "../stores/stores.tsx";
 import { ApiSettings } from "./ApiSettings.tsx";
+import { EngineSettings } from "./EngineSettings.tsx";
 import { StorageSettings } from "./StorageSettings.tsx";
 
 const THEMES: { value: Settings["theme"]; label: string }[] = [
@@ -21,9 +24,18 @@ export const SHORTCUTS: { keys: string; what: string }[] = [
 ];
 
 export function SettingsView() {
-  const { settings: store } = useStores();
+  const stores = useStores();
+  const { settings: store } = stores;
   const settings = useSettings((s) => s.settings);
   const error = useSettings((s) => s.error);
+  const section = useUi((s) => s.section);
+
+  // Arriving for one card ("Add an engine" elsewhere in the app): bring it into view.
+  useEffect(() => {
+    if (!section) return;
+    document.getElementById(`${section}-title`)?.scrollIntoView?.({ block: "start" });
+    stores.ui.getState().sectionShown();
+  }, [section, stores]);
 
   return (
     <section className="page" aria-labelledby="settings-title">
@@ -75,6 +87,8 @@ export function SettingsView() {
         </section>
 
         <StorageSettings />
+
+        <EngineSettings />
 
         <section className="card" aria-labelledby="documents-settings-title">
           <h2 id="documents-settings-title">Documents</h2>

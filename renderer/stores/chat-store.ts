@@ -268,7 +268,12 @@ export function createChatStore(
           return;
         }
         if (defaults)
-          await get().updateSettings({ systemPrompt: defaults.systemPrompt, sampling: defaults.sampling });
+          await get().updateSettings({
+            systemPrompt: defaults.systemPrompt,
+            sampling: defaults.sampling,
+            // The model too: the conversation follows the default model again.
+            model: null,
+          });
       },
 
       dismissFailure() {

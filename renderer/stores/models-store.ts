@@ -11,6 +11,7 @@ import type {
   ErrorInfo,
   ModelInfo,
   ProviderChoice,
+  RemoteModelInfo,
 } from "../../engine/api/contract.ts";
 import type { ElmwoodClient } from "../api/client.ts";
 import { asErrorInfo } from "../api/errors.ts";
@@ -22,6 +23,8 @@ export interface ModelsStore {
   /** The catalog slug recommended for this machine. */
   recommended: string | null;
   models: ModelInfo[];
+  /** The remote engines' models, as last listed (Settings → Engines). */
+  remote: RemoteModelInfo[];
   broken: { name: string; problem: string }[];
   downloads: DownloadInfo[];
   defaultModel: string | null;
@@ -73,6 +76,7 @@ export function createModelsStore(client: ElmwoodClient): StoreApi<ModelsStore> 
       catalog: [],
       recommended: null,
       models: [],
+      remote: [],
       broken: [],
       downloads: [],
       defaultModel: null,
@@ -90,6 +94,7 @@ export function createModelsStore(client: ElmwoodClient): StoreApi<ModelsStore> 
             catalog: catalog.entries,
             recommended: catalog.recommended,
             models: list.models,
+            remote: list.remote,
             broken: list.broken,
             downloads: list.downloads,
             defaultModel: list.defaultModel,
@@ -151,6 +156,7 @@ export function createModelsStore(client: ElmwoodClient): StoreApi<ModelsStore> 
           set({
             defaultModel,
             models: get().models.map((m) => ({ ...m, isDefault: m.name === defaultModel })),
+            remote: get().remote.map((m) => ({ ...m, isDefault: m.name === defaultModel })),
           });
         });
       },
@@ -194,5 +200,13 @@ export function createModelsStore(client: ElmwoodClient): StoreApi<ModelsStore> 
     if (!isActive(job)) void store.getState().refresh();
   });
 
-  return Object.assign(store, { dispose: stop });
+  // An engine added, refreshed or removed changes the remote models listed beside the local ones.
+  const stopEngines = client.on("engines.changed", () => void store.getState().refresh());
+
+  return Object.assign(store, {
+    dispose: () => {
+      stop();
+      stopEngines();
+    },
+  });
 }

@@ -11,6 +11,7 @@ import { type ApiStore, createApiStore } from "./api-store.ts";
 import { type ChatStore, createChatStore } from "./chat-store.ts";
 import { type ConversationsStore, createConversationsStore } from "./conversations-store.ts";
 import { createDocumentsStore, type DocumentsStore } from "./documents-store.ts";
+import { createEnginesStore, type EnginesStore } from "./engines-store.ts";
 import { createGroundingStore, type GroundingStore } from "./grounding-store.ts";
 import { createModelsStore, type ModelsStore } from "./models-store.ts";
 import { createSearchStore, type SearchStore } from "./search-store.ts";
@@ -29,6 +30,7 @@ export interface Stores {
   status: StoreApi<StatusStore>;
   settings: StoreApi<SettingsStore>;
   api: StoreApi<ApiStore>;
+  engines: StoreApi<EnginesStore>;
   storage: StoreApi<StorageStore>;
   documents: StoreApi<DocumentsStore>;
   search: StoreApi<SearchStore>;
@@ -61,6 +63,7 @@ export function createStores(client: ElmwoodClient, extras: DesktopExtras = {}):
   const search = createSearchStore(client);
   const grounding = createGroundingStore(client, chat);
   const api = createApiStore(client);
+  const engines = createEnginesStore(client);
   const storage = createStorageStore(client);
   // A model that finishes installing says so, wherever the person is in the app.
   const stopAnnouncing = models.subscribe((state, previous) => {
@@ -99,6 +102,7 @@ export function createStores(client: ElmwoodClient, extras: DesktopExtras = {}):
     status,
     settings,
     api,
+    engines,
     storage,
     documents,
     search,
@@ -109,7 +113,8 @@ export function createStores(client: ElmwoodClient, extras: DesktopExtras = {}):
       stopAnnouncing();
       stopFollowingMoves();
       stopNoticing();
-      for (const store of [chat, models, status, documents, search, storage, grounding]) store.dispose();
+      for (const store of [chat, models, status, documents, search, storage, engines, grounding])
+        store.dispose();
       api.getState().dispose();
     },
   };
@@ -136,6 +141,7 @@ export const useSettings = <T,>(select: (s: SettingsStore) => T): T => useStore(
 export const useDocuments = <T,>(select: (s: DocumentsStore) => T): T =>
   useStore(useStores().documents, select);
 export const useSearch = <T,>(select: (s: SearchStore) => T): T => useStore(useStores().search, select);
+export const useEngines = <T,>(select: (s: EnginesStore) => T): T => useStore(useStores().engines, select);
 export const useStorage = <T,>(select: (s: StorageStore) => T): T => useStore(useStores().storage, select);
 export const useGrounding = <T,>(select: (s: GroundingStore) => T): T =>
   useStore(useStores().grounding, select);

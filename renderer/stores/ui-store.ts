@@ -9,7 +9,10 @@ export interface UiStore {
   drawerOpen: boolean;
   /** Bumped to ask the chat input to take focus (after New chat, after opening a conversation). */
   focusComposer: number;
-  go(place: Place): void;
+  /** A card of the place to bring into view once it opens ("engines" on Settings), then cleared. */
+  section: string | null;
+  go(place: Place, section?: string): void;
+  sectionShown(): void;
   toggleSidebar(): void;
   setDrawerOpen(open: boolean): void;
   requestComposerFocus(): void;
@@ -21,7 +24,9 @@ export function createUiStore(): StoreApi<UiStore> {
     sidebarCollapsed: false,
     drawerOpen: false,
     focusComposer: 0,
-    go: (place) => set({ place }),
+    section: null,
+    go: (place, section) => set({ place, section: section ?? null }),
+    sectionShown: () => set({ section: null }),
     toggleSidebar: () => set((s) => ({ sidebarCollapsed: !s.sidebarCollapsed })),
     setDrawerOpen: (drawerOpen) => set({ drawerOpen }),
     requestComposerFocus: () => set((s) => ({ focusComposer: s.focusComposer + 1 })),

@@ -39,6 +39,12 @@ export function WelcomeView() {
           Import a folder instead
         </button>
       </p>
+      <p>
+        Already run vLLM, Ollama, LM Studio or a llama.cpp server?{" "}
+        <button type="button" className="link" onClick={() => ui.getState().go("settings", "engines")}>
+          Use its models (Settings → Engines)
+        </button>
+      </p>
     </section>
   );
 }

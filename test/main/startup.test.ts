@@ -26,7 +26,15 @@ const fake = await vi.hoisted(async () => {
     registerSchemesAsPrivileged: vi.fn(() => order.push("registerSchemesAsPrivileged")),
     handle: vi.fn((scheme: string) => order.push(`handle:${scheme}`)),
   };
-  return { order, app, protocol, ready: () => markReady() };
+  /** What main/index.ts gave the engine service. */
+  const serviceOptions: Record<string, unknown>[] = [];
+  const safeStorage = {
+    isEncryptionAvailable: vi.fn(() => true),
+    getSelectedStorageBackend: vi.fn(() => "gnome_libsecret"),
+    encryptString: vi.fn((plain: string) => Buffer.from(`sealed:${plain}`)),
+    decryptString: vi.fn((sealed: Buffer) => sealed.toString().replace(/^sealed:/, "")),
+  };
+  return { order, app, protocol, serviceOptions, safeStorage, ready: () => markReady() };
 });
 
 vi.mock("electron", async () => {
@@ -53,6 +61,7 @@ vi.mock("electron", async () => {
       },
     },
     shell: { openPath: vi.fn(), showItemInFolder: vi.fn(), openExternal: vi.fn() },
+    safeStorage: fake.safeStorage,
     screen: { getAllDisplays: () => [{ workArea: { x: 0, y: 0, width: 1920, height: 1080 } }] },
     Menu: { setApplicationMenu: vi.fn(), buildFromTemplate: vi.fn(() => ({})) },
   };
@@ -61,6 +70,9 @@ vi.mock("electron", async () => {
 
 vi.mock("../../engine/service.ts", () => ({
   ElmwoodService: class {
+    constructor(options: Record<string, unknown>) {
+      fake.serviceOptions.push(options);
+    }
     call = vi.fn();
     onAny = vi.fn(() => () => undefined);
     startIndexing = vi.fn();
@@ -108,5 +120,13 @@ describe("starting the desktop app", () => {
       "handle:app",
       "loadURL:app://elmwood/index.html",
     ]);
+  });
+
+  it("gives the engine a store for remote engines' API keys sealed by safeStorage", async () => {
+    const [options] = fake.serviceOptions;
+    const keys = options.engineKeys as { storage: string; set(e: string, k: string): Promise<void> };
+    expect(keys.storage).toBe("encrypted");
+    await keys.set("gpu", "sk-secret");
+    expect(fake.safeStorage.encryptString).toHaveBeenCalledWith("sk-secret");
   });
 });

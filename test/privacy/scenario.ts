@@ -1,7 +1,7 @@
 /**
  * What a person does in a first session, driven through `elmwood serve`'s contract: load a model,
- * chat, add a folder and search it, summarize a file. The privacy tests run it and then look at what
- * the processes wrote and where they tried to connect.
+ * look at the (empty) remote engines, chat, add a folder and search it, summarize a file. The
+ * privacy tests run it and then look at what the processes wrote and where they tried to connect.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -21,6 +21,10 @@ export async function exerciseServer(serve: ServeProcess, model: string, docs: s
   const feed = await openFeed(serve);
   try {
     await callOver(serve, "models.load", { name: model, provider: "cpu", threads: 1 });
+    // Settings → Engines and the model lists with no remote engine: nothing to contact.
+    const { engines } = (await callOver(serve, "engines.list")) as { engines: unknown[] };
+    if (engines.length > 0) throw new Error("a remote engine exists that nobody added");
+    await callOver(serve, "models.list");
     const sent = (await callOver(serve, "chat.send", {
       content: "Hello",
       settings: { sampling: { temperature: 0, maxTokens: 6 } },

@@ -20,7 +20,14 @@ const cancelled: LibraryProgress = { type: "failed", error: { code: "CANCELLED",
 function store() {
   const api = fakeApi({
     "models.catalog": () => ({ entries: [], recommended: "openelm-270m-instruct", embedding: [] }),
-    "models.list": () => ({ models: [], broken: [], downloads: [], defaultModel: null, embedding: [] }),
+    "models.list": () => ({
+      models: [],
+      broken: [],
+      downloads: [],
+      remote: [],
+      defaultModel: null,
+      embedding: [],
+    }),
     "models.pull": () => ({ jobId: "j1" }),
     "models.pause": () => ({ paused: true }),
     "models.cancel": () => ({}),

@@ -101,6 +101,7 @@ export class FakeEngine implements EngineDoor {
           models: this.models.map(fakeModel),
           broken: [],
           downloads: [],
+          remote: [],
           defaultModel: this.models[0],
         };
       case "completions.create":

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { assertConversationFits, renderPrompt } from "../../engine/chat/prompt.ts";
-import { chatTemplateFor } from "../../engine/text/chat-template.ts";
+import { type ChatMessage, chatTemplateFor } from "../../engine/text/chat-template.ts";
 import { llamaTokenizer } from "../../engine/text/tokenizer.ts";
 
 const tokenizer = llamaTokenizer();
@@ -67,6 +67,7 @@ describe("prompt rendering with the reply's own token ids", () => {
 });
 
 describe("fitting the window", () => {
+  const counter = (messages: readonly ChatMessage[]) => instruct.render(messages, tokenizer).length;
   const turn = (n: number) => [
     { role: "user" as const, content: `question ${n} ${"word ".repeat(100)}` },
     { role: "assistant" as const, content: `answer ${n} ${"word ".repeat(100)}` },
@@ -76,8 +77,10 @@ describe("fitting the window", () => {
     const messages = [...turn(1), ...turn(2), ...turn(3), { role: "user" as const, content: "last" }];
     const length = instruct.render(messages, tokenizer).length;
     const window = length + 100; // fits with a 100-token reply, not with 300
-    expect(() => assertConversationFits(messages, length, 100, window, instruct, tokenizer)).not.toThrow();
-    expect(() => assertConversationFits(messages, length, 300, window, instruct, tokenizer)).toThrow(
+    const model = { contextLength: window, count: counter };
+    const prompt = { tokens: length, estimated: false };
+    expect(() => assertConversationFits(messages, prompt, 100, model)).not.toThrow();
+    expect(() => assertConversationFits(messages, prompt, 300, model)).toThrow(
       expect.objectContaining({
         code: "CONTEXT_OVERFLOW",
         message: expect.stringMatching(/the oldest 2 messages would have to be left out/),
@@ -88,7 +91,8 @@ describe("fitting the window", () => {
   it("says so when even the new message alone is too long", () => {
     const messages = [{ role: "user" as const, content: "word ".repeat(3000) }];
     const length = instruct.render(messages, tokenizer).length;
-    expect(() => assertConversationFits(messages, length, 100, 2048, instruct, tokenizer)).toThrow(
+    const model = { contextLength: 2048, count: counter };
+    expect(() => assertConversationFits(messages, { tokens: length, estimated: false }, 100, model)).toThrow(
       /new message alone/,
     );
   });

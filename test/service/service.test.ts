@@ -175,11 +175,11 @@ describe("the engine service with a model", () => {
     // The same request straight to the loaded model: BOS, the prompt's tokens, greedy.
     const host = service.models.loaded?.host;
     const { sampling } = await service.call("settings.get", {});
+    const ids = llamaTokenizer().encode(prompt, { bos: true });
     const direct = await host?.generate({
-      prompt: llamaTokenizer().encode(prompt, { bos: true }),
+      prompt: { kind: "tokens", ids, continues: ids },
       maxNewTokens: SHORT.maxTokens,
       sampling: toSamplingOptions({ ...sampling, ...SHORT }),
-      continues: llamaTokenizer().encode(prompt, { bos: true }),
     });
     expect(result.usage.promptTokens).toBe(5);
     expect(result.text).toBe(direct?.text);

@@ -8,12 +8,17 @@ import { loadModelFromArgs } from "../load-model.ts";
 import { MODEL_OPTIONS } from "../model-arg.ts";
 import { numberOption, parseTokenList } from "../parse.ts";
 import { abortOnSigint } from "../progress.ts";
+import { type RemoteModelArg, remoteModelArg } from "../remote-model.ts";
 
 export const generate: Command = {
   name: "generate",
   usage:
-    "generate [--model NAME|DIR] (--prompt TEXT | --tokens 1,2,3) [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--provider auto|cpu|webgpu|cuda|dml|coreml] [--threads N] [--json]",
-  help: "Generates a continuation. --prompt text gets BOS; --tokens ids are used exactly as given. Greedy unless --temperature is above 0.",
+    "generate [--model NAME|DIR|ENGINE/MODEL] (--prompt TEXT | --tokens 1,2,3) [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--provider auto|cpu|webgpu|cuda|dml|coreml] [--threads N] [--json]",
+  help: [
+    "Generates a continuation. --prompt text gets BOS; --tokens ids are used exactly as given. Greedy unless --temperature is above 0.",
+    "With a remote engine's model (--model <engine>/<model>), the prompt is sent to that engine's /v1/completions and",
+    "continued there; --tokens, --top-k, --min-p and --repetition-penalty apply to installed models only.",
+  ].join("\n"),
   async run(args) {
     const { values } = parseArgs({
       args,
@@ -54,6 +59,22 @@ export const generate: Command = {
       integer: true,
       min: 1,
     });
+
+    const remote = await remoteModelArg(values.model);
+    if (remote) {
+      try {
+        if (values.tokens !== undefined) {
+          throw new ElmwoodError(
+            "BAD_INPUT",
+            `${remote.model.name} is a remote model: its engine has its own tokenizer, so it takes --prompt, not --tokens.`,
+            "Give the prompt as text with --prompt.",
+          );
+        }
+        return await generateRemotely(remote, values.prompt ?? "", maxNewTokens, sampling, values.json);
+      } finally {
+        await remote.close();
+      }
+    }
 
     const tokenizer = llamaTokenizer();
     const prompt =
@@ -99,3 +120,53 @@ export const generate: Command = {
     }
   },
 };
+
+/** The prompt continued by a remote engine (its /v1/completions), streamed to stdout. */
+async function generateRemotely(
+  remote: RemoteModelArg,
+  text: string,
+  maxNewTokens: number,
+  sampling: SamplingOptions,
+  json: boolean,
+): Promise<number> {
+  const { model, generator } = remote;
+  const host = model.remote?.host ?? "?";
+  const prepared = model.prepareText(text);
+  log(`model ${model.name}: the prompt is sent to ${host}`);
+  const result = await generator.generate(
+    { prompt: prepared.prompt, maxNewTokens, sampling, stopStrings: prepared.stopStrings },
+    {
+      signal: abortOnSigint(),
+      onToken: json ? undefined : ({ text: piece }) => process.stdout.write(piece),
+    },
+  );
+  // A stream that broke off keeps what came, but says so and fails.
+  if (result.interruption) {
+    if (!json) process.stdout.write("\n");
+    throw new ElmwoodError("NETWORK", result.interruption.message, "Try again.");
+  }
+  const counts = result.estimated ? " (estimated: the engine reported no usage)" : "";
+  if (json) {
+    printJson({
+      tokens: [],
+      text: result.text,
+      finishReason: result.finishReason,
+      provider: "remote",
+      providerReason: `sent to ${host}`,
+      promptTokens: result.promptTokens,
+      completionTokens: result.completionTokens,
+      tokensEstimated: result.estimated,
+      contextUsed: result.promptTokens + result.completionTokens,
+      contextLength: model.contextLength,
+      prefillTokensPerSecond: 0,
+      decodeTokensPerSecond: result.tokensPerSecond,
+      firstTokenMs: result.firstTokenMs,
+    });
+  } else {
+    process.stdout.write("\n");
+    log(
+      `${result.completionTokens} tokens${counts} (${result.finishReason}); ${result.tokensPerSecond.toFixed(1)} tok/s from ${host}`,
+    );
+  }
+  return 0;
+}

@@ -5,6 +5,7 @@ import { bench } from "./bench.ts";
 import { chat } from "./chat.ts";
 import { convert } from "./convert.ts";
 import { index } from "./doc-index.ts";
+import { engines } from "./engines.ts";
 import { generate } from "./generate.ts";
 import { logits } from "./logits.ts";
 import { models } from "./models.ts";
@@ -18,6 +19,7 @@ export const commands: Command[] = [
   generate,
   logits,
   models,
+  engines,
   tokenize,
   index,
   search,

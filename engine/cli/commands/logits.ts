@@ -4,6 +4,7 @@ import { type Command, printJson } from "../command.ts";
 import { loadModelFromArgs } from "../load-model.ts";
 import { MODEL_OPTIONS } from "../model-arg.ts";
 import { parseTokenList } from "../parse.ts";
+import { remoteModelArg } from "../remote-model.ts";
 
 export const logits: Command = {
   name: "logits",
@@ -20,6 +21,16 @@ export const logits: Command = {
     });
     if (values.tokens === undefined)
       throw new ElmwoodError("BAD_INPUT", "logits needs --tokens.", "Example: --tokens 1,15043,3186");
+    // Logits are over Elmwood's own tokenizer's vocabulary; a remote engine gives text only.
+    const remote = values.model === undefined ? null : await remoteModelArg(values.model);
+    if (remote) {
+      await remote.close();
+      throw new ElmwoodError(
+        "BAD_INPUT",
+        `${values.model} is a remote engine's model: it gives text, not logits over Elmwood's tokenizer.`,
+        "Give an installed model (elmwood models list) for logits.",
+      );
+    }
     const session = await loadModelFromArgs(values);
     try {
       const tokens = parseTokenList(values.tokens, session.config.vocabSize);

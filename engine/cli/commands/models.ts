@@ -13,6 +13,7 @@ import { recoverModelStoreMove } from "../../../models/store-move.ts";
 import { ElmwoodError, isElmwoodError } from "../../errors.ts";
 import type { Precision } from "../../openelm/graph.ts";
 import { elmwoodPaths } from "../../paths.ts";
+import { RemoteEngines, splitRemoteName } from "../../remote/engines.ts";
 import { type Command, log, printJson } from "../command.ts";
 import { abortOnSigint } from "../progress.ts";
 
@@ -29,7 +30,7 @@ const USAGE = `models <list|catalog|pull|import|inspect|rm|default|discard> ...
   models inspect <name> [--json]            precision, size, source and sha256 of each file
   models rm <name> [--source | --keep-source] [--json]
                                             remove a model (and its download); --source removes only the download
-  models default [<name>] [--json]          show or choose the default model
+  models default [<name>] [--json]          show or choose the default model (<engine>/<model> for a remote one)
   models discard <repo-id> [--json]         delete a paused download`;
 
 function one(positionals: string[], what: string, example: string): string {
@@ -151,19 +152,30 @@ async function list(library: ModelLibrary, args: string[]): Promise<number> {
   const listing = await library.list();
   const embeddings = await library.embeddings();
   const downloads = (await library.listDownloads()).filter((d) => !d.complete);
+  // The remote engines' models, as last listed (no engine is contacted to list them).
+  const engines = new RemoteEngines({ paths: elmwoodPaths() });
+  const remote = await engines.models().finally(() => engines.close());
+  const remoteDefault = remote.some((m) => m.isDefault);
+  const models = listing.models.map((m) => (remoteDefault ? { ...m, isDefault: false } : m));
   if (values.json) {
     printJson({
-      models: listing.models.map(modelJson),
+      models: models.map(modelJson),
+      remote,
       broken: [...listing.broken, ...embeddings.broken],
       downloads,
       embedding: embeddings.models.map(embeddingJson),
     });
     return 0;
   }
-  if (listing.models.length === 0 && listing.broken.length === 0) {
+  if (models.length === 0 && listing.broken.length === 0 && remote.length === 0) {
     log("No models installed. Get the recommended one with 'elmwood models pull'.");
   }
-  for (const m of listing.models) process.stdout.write(`${describe(m)}\n`);
+  for (const m of models) process.stdout.write(`${describe(m)}\n`);
+  for (const m of remote) {
+    process.stdout.write(
+      `${m.isDefault ? "*" : " "} ${m.name.padEnd(32)} remote on ${m.host} (engine ${m.engine}), ${m.contextLength}-token window\n`,
+    );
+  }
   for (const b of listing.broken) process.stdout.write(`! ${b.name.padEnd(32)} broken: ${b.problem}\n`);
   for (const m of embeddings.models) {
     process.stdout.write(
@@ -397,12 +409,25 @@ async function defaultCommand(library: ModelLibrary, args: string[]): Promise<nu
       "default takes at most one model name.",
       "Example: elmwood models default openelm-450m-instruct-int4",
     );
-  if (positionals[0]) await library.setDefault(positionals[0]);
-  const name = await library.getDefault();
-  if (values.json) printJson({ default: name ?? null });
-  else if (name) process.stdout.write(`${name}\n`);
-  else log("No default model: choose one with 'elmwood models default <name>'.");
-  return 0;
+  const engines = new RemoteEngines({ paths: elmwoodPaths() });
+  try {
+    const chosen = positionals[0];
+    const remote = chosen !== undefined && splitRemoteName(chosen) !== null;
+    if (chosen && remote) {
+      await engines.setDefault(chosen);
+    } else if (chosen) {
+      await library.setDefault(chosen);
+      // An installed model chosen now replaces a remote default.
+      if (await engines.defaultModel()) await engines.setDefault(null);
+    }
+    const name = (await engines.defaultModel()) ?? (await library.getDefault());
+    if (values.json) printJson({ default: name ?? null });
+    else if (name) process.stdout.write(`${name}\n`);
+    else log("No default model: choose one with 'elmwood models default <name>'.");
+    return 0;
+  } finally {
+    await engines.close();
+  }
 }
 
 async function discard(library: ModelLibrary, args: string[]): Promise<number> {

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { ElmwoodError } from "../../errors.ts";
+import { splitRemoteName } from "../../remote/engines.ts";
 import { ApiDoor } from "../../server/api-door.ts";
 import { DEFAULT_PORT, type RunningServer, startServer } from "../../server/server.ts";
 import { ElmwoodService } from "../../service.ts";
@@ -43,11 +44,13 @@ async function servedName(service: ElmwoodService, value: string): Promise<strin
 export const serve: Command = {
   name: "serve",
   usage:
-    "serve [--port P] [--model NAME|DIR] [--provider P] [--threads N] [--api] [--host ADDRESS --allow-remote] [--json]",
+    "serve [--port P] [--model NAME|DIR|ENGINE/MODEL] [--provider P] [--threads N] [--api] [--host ADDRESS --allow-remote] [--json]",
   help: [
     "Serves Elmwood's page and engine on http://127.0.0.1:P (default 4861; 0 picks a free port) and prints the",
     "address with this launch's token. --model loads that model now: an installed model's name, or a converted",
-    "model folder, which is served under a name made from the folder's (printed, and 'model' in --json).",
+    "model folder, which is served under a name made from the folder's (printed, and 'model' in --json). A remote",
+    "engine's model (<engine>/<model>, see 'elmwood engines') is not loaded but checked, and becomes the model that",
+    "requests naming none are sent to while this serve runs.",
     "--api adds the OpenAI-compatible API under /v1 and prints its base URL and token (ELMWOOD_API_TOKEN sets",
     "the token; otherwise the one in Settings). Only this machine can connect unless --host names another",
     "address and --allow-remote is given.",
@@ -82,7 +85,15 @@ export const serve: Command = {
     // Without --api, the API follows its switch in Settings, on its own port, as in the desktop app.
     const apiDoor = values.api ? undefined : new ApiDoor(service);
     try {
-      if (model !== undefined || provider !== undefined || threads !== undefined) {
+      const remote =
+        model !== undefined &&
+        splitRemoteName(model) !== null &&
+        (await service.remote.list()).engines.some((e) => e.name === splitRemoteName(model)?.engine);
+      if (remote && model !== undefined) {
+        loaded = await service.preferModel(model);
+        const host = (await service.remote.models()).find((m) => m.name === model)?.host;
+        log(`requests that name no model go to ${model}, on ${host ?? "its engine"}`);
+      } else if (model !== undefined || provider !== undefined || threads !== undefined) {
         const name = model === undefined ? undefined : await servedName(service, model);
         log(`loading ${name ?? "the default model"}...`);
         const status = await service.call("models.load", { name, provider, threads });

@@ -18,7 +18,7 @@ export function summarizeCommand(createCompletion: (model: ModelArgs) => Promise
   return {
     name: "summarize",
     usage:
-      "summarize <file> [--model NAME|DIR] [--style short|bullets|detailed] [--provider P] [--threads N] [--json]",
+      "summarize <file> [--model NAME|DIR|ENGINE/MODEL] [--style short|bullets|detailed] [--provider P] [--threads N] [--json]",
     help: "Summarizes a PDF, Word, HTML, Markdown or text file of any length. Ctrl-C cancels.",
     async run(args) {
       const { values, positionals } = parseArgs({

@@ -5,7 +5,7 @@
  * OpenELM cannot (n > 1, tools, logprobs, penalties) are refused by name rather than silently ignored.
  */
 import { z } from "zod";
-import { type CompletionInput, ModelName } from "../../api/contract.ts";
+import { type CompletionInput, ModelRef } from "../../api/contract.ts";
 import { HttpProblem } from "../http-io.ts";
 
 /** OpenELM's window (max_context_length): no reply can be longer. */
@@ -124,10 +124,13 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
   return result.data;
 }
 
-/** A model the store could hold; anything else cannot exist, so it is 404 before the engine is asked. */
+/**
+ * A model the store could hold, or a remote engine's (`<engine>/<model>`, which this server forwards
+ * to); anything else cannot exist, so it is 404 before the engine is asked.
+ */
 function modelName(model: string | undefined): string | undefined {
   if (model === undefined) return undefined;
-  if (!ModelName.safeParse(model).success) {
+  if (!ModelRef.safeParse(model).success) {
     throw new HttpProblem(
       404,
       "NOT_FOUND",

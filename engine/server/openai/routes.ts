@@ -4,7 +4,7 @@
  * file adds admission per model, streaming, and cancelling when the client goes away.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ModelInfo } from "../../api/contract.ts";
+import type { CallOutput } from "../../api/contract.ts";
 import { isElmwoodError } from "../../errors.ts";
 import type { AdmissionGate } from "../admission.ts";
 import type { CompletionRouter } from "../completion-router.ts";
@@ -31,23 +31,40 @@ export interface OpenAiDeps {
   shutdown: AbortSignal;
 }
 
-function modelObject(model: ModelInfo) {
-  const created = Math.floor(Date.parse(model.createdAt) / 1000);
-  return {
+type ModelList = CallOutput<"models.list">;
+
+/**
+ * A model as OpenAI lists it, with vLLM's `max_model_len`, so a client (another Elmwood among them)
+ * can size its prompts. Remote engines' models are listed too: this server forwards to them.
+ */
+function modelObjects(list: ModelList) {
+  const local = list.models.map((model) => {
+    const created = Math.floor(Date.parse(model.createdAt) / 1000);
+    return {
+      id: model.name,
+      object: "model",
+      created: Number.isFinite(created) ? created : 0,
+      owned_by: "elmwood",
+      max_model_len: model.contextLength,
+    };
+  });
+  const remote = list.remote.map((model) => ({
     id: model.name,
     object: "model",
-    created: Number.isFinite(created) ? created : 0,
-    owned_by: "elmwood",
-  };
+    created: 0,
+    owned_by: model.engine,
+    max_model_len: model.contextLength,
+  }));
+  return [...local, ...remote];
 }
 
 async function listModels(res: ServerResponse, deps: OpenAiDeps, id?: string): Promise<void> {
-  const { models } = (await deps.door.call("models.list", {})) as { models: ModelInfo[] };
+  const models = modelObjects((await deps.door.call("models.list", {})) as ModelList);
   if (id === undefined) {
-    sendJson(res, 200, { object: "list", data: models.map(modelObject) });
+    sendJson(res, 200, { object: "list", data: models });
     return;
   }
-  const model = models.find((m) => m.name === id);
+  const model = models.find((m) => m.id === id);
   if (!model) {
     throw new HttpProblem(
       404,
@@ -60,7 +77,7 @@ async function listModels(res: ServerResponse, deps: OpenAiDeps, id?: string): P
       },
     );
   }
-  sendJson(res, 200, modelObject(model));
+  sendJson(res, 200, model);
 }
 
 /** The engine's NOT_FOUND for a named model, as OpenAI reports it. */
