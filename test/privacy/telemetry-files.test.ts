@@ -8,7 +8,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
-import { mkdir, readdir } from "node:fs/promises";
+import { mkdir, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnServe } from "../server/serve-process.ts";
@@ -39,6 +39,9 @@ afterAll(async () => {
   await fx?.cleanup();
 });
 
+/** When this file's tests began. */
+const startedAt = Date.now();
+
 async function leftovers(): Promise<string[]> {
   const found: string[] = [];
   for (const cache of [join(sandbox, ".cache"), join(sandbox, "Library", "Caches")]) {
@@ -46,8 +49,14 @@ async function leftovers(): Promise<string[]> {
   }
   for (const dir of ["/tmp", join(sandbox, "tmp")]) {
     const names = await readdir(dir).catch(() => [] as string[]);
-    for (const pid of pids)
-      if (names.includes(`mat-debug-${pid}.log`)) found.push(join(dir, `mat-debug-${pid}.log`));
+    for (const pid of pids) {
+      const path = join(dir, `mat-debug-${pid}.log`);
+      if (!names.includes(path.slice(dir.length + 1))) continue;
+      // /tmp is shared: a file an earlier process with the same pid left (before this test ran, by
+      // another program or an older Elmwood) is not this run's.
+      const { mtimeMs } = await stat(path);
+      if (mtimeMs >= startedAt - 1000) found.push(path);
+    }
   }
   return found;
 }
