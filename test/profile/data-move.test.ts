@@ -1,0 +1,337 @@
+/**
+ * Moving the data folder (engine/profile/data-move.ts) and finding it again (engine/paths.ts), over
+ * temp folders only: the app-data folder is passed in, never the real one. A crash is played by a
+ * checkpoint that never returns: the journal and the folders are then as a killed process leaves
+ * them, and the next start (the next applyPendingDataMove, with the dead process's lock removed)
+ * must finish or undo the move.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { elmwoodPaths, locateProfile, PROFILE_POINTER } from "../../engine/paths.ts";
+import {
+  applyPendingDataMove,
+  cancelDataMove,
+  DATA_MOVE_JOURNAL,
+  type DataMoveStep,
+  readDataMove,
+  scheduleDataMove,
+} from "../../engine/profile/data-move.ts";
+import { holdProfile, LEASES_FOLDER, otherHolders } from "../../engine/profile/leases.ts";
+import { openDatabase, scalar } from "../../engine/store/database.ts";
+import "../../engine/settings/store.ts";
+
+let root: string;
+let base: string;
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), "elmwood-data-move-"));
+  base = join(root, "appdata");
+  await mkdir(join(root, "disk2"));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const env = {};
+const here = () => locateProfile({ base, env });
+/** Two disks, as far as the move can tell: the copy path, with its read-back check. */
+const otherDisk = { deviceOf: async (path: string) => (path.startsWith(join(root, "disk2")) ? 2 : 1) };
+
+/** A profile with a database row, settings files, a model and a cache, in `home`. */
+async function makeProfile(home: string) {
+  const db = openDatabase(join(home, "elmwood.db"));
+  db.exec("CREATE TABLE notes (text TEXT)");
+  db.prepare("INSERT INTO notes VALUES (?)").run("kept across the move");
+  db.close();
+  await writeFile(join(home, "engines.json"), '{"engines":[]}\n');
+  await mkdir(join(home, "models", "tiny"), { recursive: true });
+  await writeFile(join(home, "models", "tiny", "weights.bin"), Buffer.alloc(50_000, 7));
+  await mkdir(join(home, "cache"), { recursive: true });
+  await writeFile(join(home, "cache", "provider-choices.json"), "{}");
+}
+
+async function expectProfileAt(home: string) {
+  const db = openDatabase(join(home, "elmwood.db"));
+  try {
+    expect(scalar(db, "SELECT text FROM notes")).toBe("kept across the move");
+  } finally {
+    db.close();
+  }
+  expect(await readFile(join(home, "engines.json"), "utf8")).toContain("engines");
+  expect((await readFile(join(home, "models", "tiny", "weights.bin"))).length).toBe(50_000);
+}
+
+async function schedule(to: string) {
+  return scheduleDataMove(here(), elmwoodPaths(here().home), to, otherDisk);
+}
+
+/** Runs the move until `step`, where it stops for good, as if the process were killed there. */
+async function crashAt(step: DataMoveStep, extra: object = {}) {
+  let reached: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => {
+    reached = resolve;
+  });
+  void applyPendingDataMove({
+    base,
+    env,
+    ...otherDisk,
+    ...extra,
+    checkpoint: async (at) => {
+      if (at !== step) return;
+      reached();
+      await new Promise(() => undefined);
+    },
+  });
+  await stopped;
+  // The dead process's lock is broken by the next start (its pid would be gone).
+  await rm(join(base, "profile-move.lock"), { force: true });
+}
+
+describe("where the profile is", () => {
+  it("follows ELMWOOD_HOME over everything", async () => {
+    await mkdir(base, { recursive: true });
+    await writeFile(join(base, PROFILE_POINTER), JSON.stringify({ home: root }));
+    const found = locateProfile({ base, env: { ELMWOOD_HOME: "/somewhere/else" } });
+    expect(found).toMatchObject({ home: "/somewhere/else", fromEnvironment: true, pointerProblem: null });
+  });
+
+  it("is the app-data folder with no pointer, and the pointer's folder with one", async () => {
+    expect(locateProfile({ base, env })).toMatchObject({ home: base, fromEnvironment: false, pointerProblem: null });
+    const moved = join(root, "moved");
+    await mkdir(moved, { recursive: true });
+    await mkdir(base, { recursive: true });
+    await writeFile(join(base, PROFILE_POINTER), JSON.stringify({ home: moved }));
+    expect(locateProfile({ base, env })).toMatchObject({ home: moved, pointerProblem: null });
+  });
+
+  it("falls back to the app-data folder, saying why, when the pointer is broken or its folder is gone", async () => {
+    await mkdir(base, { recursive: true });
+    for (const [text, why] of [
+      ["{not json", "cannot be read"],
+      [JSON.stringify({ home: "relative/folder" }), "does not name a folder"],
+      [JSON.stringify({ home: join(root, "unplugged") }), "cannot be reached"],
+    ]) {
+      await writeFile(join(base, PROFILE_POINTER), text);
+      const found = locateProfile({ base, env });
+      expect(found.home).toBe(base);
+      expect(found.pointerProblem).toContain(why);
+    }
+  });
+});
+
+describe("scheduling a move of the data folder", () => {
+  beforeEach(async () => {
+    await mkdir(base, { recursive: true });
+    await makeProfile(base);
+  });
+
+  it("refuses a relative path, the folder itself, a folder inside it, a file and a folder that is not empty", async () => {
+    await mkdir(join(root, "full"));
+    await writeFile(join(root, "full", "a.txt"), "x");
+    await writeFile(join(root, "file"), "x");
+    for (const [to, message] of [
+      ["relative/place", "not a full path"],
+      [base, "data folder already"],
+      [join(base, "inside"), "inside the current data folder"],
+      [join(root, "file"), "is a file"],
+      [join(root, "full"), "is not empty"],
+    ]) {
+      await expect(schedule(to)).rejects.toMatchObject({ code: "BAD_INPUT", message: expect.stringContaining(message) });
+    }
+    expect(await readDataMove(base)).toBeNull();
+  });
+
+  it("refuses when ELMWOOD_HOME chose the data folder", async () => {
+    const fromEnv = locateProfile({ base, env: { ELMWOOD_HOME: base } });
+    await expect(scheduleDataMove(fromEnv, elmwoodPaths(base), join(root, "new"))).rejects.toMatchObject({
+      code: "BAD_INPUT",
+      message: expect.stringContaining("ELMWOOD_HOME"),
+    });
+  });
+
+  it("refuses when the other disk has too little room", async () => {
+    await expect(
+      scheduleDataMove(here(), elmwoodPaths(base), join(root, "disk2", "elmwood"), {
+        ...otherDisk,
+        freeSpace: async () => 1_000,
+      }),
+    ).rejects.toMatchObject({ code: "DISK", message: expect.stringContaining("Not enough space") });
+  });
+
+  it("refuses while another live Elmwood process has the profile open, naming it", async () => {
+    await mkdir(join(base, LEASES_FOLDER), { recursive: true });
+    const other = { pid: process.ppid, host: hostname(), purpose: "elmwood serve", since: "" };
+    await writeFile(join(base, LEASES_FOLDER, "other.json"), JSON.stringify(other));
+    await expect(schedule(join(root, "new"))).rejects.toMatchObject({
+      code: "BUSY",
+      message: expect.stringContaining(`process ${process.ppid} (elmwood serve)`),
+    });
+    // A lease left by a process that is gone counts for nothing.
+    await writeFile(join(base, LEASES_FOLDER, "other.json"), JSON.stringify({ ...other, pid: 2 ** 22 + 12345 }));
+    await expect(schedule(join(root, "new"))).resolves.toMatchObject({ state: "scheduled" });
+  });
+
+  it("records the move, which can be cancelled, and leaves this process's own lease out of the count", async () => {
+    const lease = holdProfile(base, "this test");
+    expect(otherHolders(base)).toEqual([]);
+    const scheduled = await schedule(join(root, "new"));
+    lease.release();
+    expect(scheduled).toMatchObject({ state: "scheduled", from: base, to: join(root, "new") });
+    expect(await readDataMove(base)).toMatchObject({ state: "scheduled", to: join(root, "new") });
+    expect(await cancelDataMove(base)).toBe(true);
+    expect(await readDataMove(base)).toBeNull();
+    expect(await cancelDataMove(base)).toBe(false);
+    expect(await applyPendingDataMove({ base, env })).toBeNull();
+    expect(here().home).toBe(base);
+  });
+});
+
+describe("the move at the next start", () => {
+  beforeEach(async () => {
+    await mkdir(base, { recursive: true });
+    await makeProfile(base);
+  });
+
+  it("copies to another disk, checks the copy, switches, and deletes the old profile", async () => {
+    const to = join(root, "disk2", "elmwood");
+    await schedule(to);
+    const lines: string[] = [];
+    const outcome = await applyPendingDataMove({ base, env, ...otherDisk, log: (l) => lines.push(l) });
+    expect(outcome).toMatchObject({ state: "moved", from: base, to, method: "copy" });
+    expect(here().home).toBe(to);
+    await expectProfileAt(to);
+    // The app-data folder keeps only the pointer.
+    expect((await readdir(base)).sort()).toEqual([PROFILE_POINTER]);
+    expect(lines.some((l) => l.includes("checking the copy"))).toBe(true);
+    expect(await readDataMove(base)).toBeNull();
+  });
+
+  it("renames on the same disk, and moves back into the app-data folder later", async () => {
+    const to = join(root, "elsewhere");
+    await scheduleDataMove(here(), elmwoodPaths(base), to);
+    const outcome = await applyPendingDataMove({ base, env });
+    expect(outcome?.error).toBeUndefined();
+    expect(outcome).toMatchObject({ state: "moved", method: "rename" });
+    await expectProfileAt(to);
+    await scheduleDataMove(here(), elmwoodPaths(here().home), base);
+    expect(await applyPendingDataMove({ base, env })).toMatchObject({ state: "moved", from: to, to: base });
+    expect(here().home).toBe(base);
+    expect(existsSync(join(base, PROFILE_POINTER))).toBe(false);
+    await expectProfileAt(base);
+    // The folder it was in before, empty now, is gone.
+    expect(existsSync(to)).toBe(false);
+  });
+
+  it("carries a models folder kept elsewhere as its pointer, unchanged", async () => {
+    const store = join(root, "store");
+    await mkdir(join(store, "models"), { recursive: true });
+    const pointer = JSON.stringify({ root: store });
+    await writeFile(join(base, "model-store.json"), pointer);
+    const to = join(root, "disk2", "elmwood");
+    await schedule(to);
+    await applyPendingDataMove({ base, env, ...otherDisk });
+    expect(await readFile(join(to, "model-store.json"), "utf8")).toBe(pointer);
+    expect(elmwoodPaths(here().home).modelStore).toBe(store);
+    expect(existsSync(join(store, "models"))).toBe(true);
+  });
+
+  it("waits, touching nothing, while another process has the profile open", async () => {
+    const to = join(root, "disk2", "elmwood");
+    await schedule(to);
+    await mkdir(join(base, LEASES_FOLDER), { recursive: true });
+    await writeFile(
+      join(base, LEASES_FOLDER, "other.json"),
+      JSON.stringify({ pid: process.ppid, host: hostname(), purpose: "the desktop app", since: "" }),
+    );
+    const outcome = await applyPendingDataMove({ base, env, ...otherDisk });
+    expect(outcome).toMatchObject({ state: "waiting", error: { code: "BUSY" } });
+    expect(outcome?.error?.message).toContain("the desktop app");
+    expect(here().home).toBe(base);
+    expect(existsSync(to)).toBe(false);
+    expect(await readDataMove(base)).toMatchObject({ state: "scheduled" });
+  });
+
+  it("fails, keeping the old profile and saying why, when the destination filled up meanwhile", async () => {
+    const to = join(root, "disk2", "elmwood");
+    await schedule(to);
+    await mkdir(to, { recursive: true });
+    await writeFile(join(to, "someone-elses.txt"), "x");
+    const outcome = await applyPendingDataMove({ base, env, ...otherDisk });
+    expect(outcome).toMatchObject({ state: "failed", error: { code: "BAD_INPUT" } });
+    expect(here().home).toBe(base);
+    await expectProfileAt(base);
+    expect(await readDataMove(base)).toMatchObject({ state: "failed", error: { code: "BAD_INPUT" } });
+    // A failed move is not tried again; dismissing it forgets it.
+    expect(await applyPendingDataMove({ base, env, ...otherDisk })).toBeNull();
+    expect(await cancelDataMove(base)).toBe(true);
+  });
+
+  it("after a crash during the copy, keeps using the old profile whole and removes the partial copy", async () => {
+    const to = join(root, "disk2", "elmwood");
+    await schedule(to);
+    await crashAt("copied-entry");
+    expect(JSON.parse(await readFile(join(base, DATA_MOVE_JOURNAL), "utf8")).phase).toBe("copying");
+    expect(here().home).toBe(base);
+    // The next start finds the profile in use elsewhere, so it only undoes the partial copy.
+    await mkdir(join(base, LEASES_FOLDER), { recursive: true });
+    await writeFile(
+      join(base, LEASES_FOLDER, "other.json"),
+      JSON.stringify({ pid: process.ppid, host: hostname(), purpose: "", since: "" }),
+    );
+    expect(await applyPendingDataMove({ base, env, ...otherDisk })).toMatchObject({ state: "waiting" });
+    expect(existsSync(to)).toBe(false);
+    await expectProfileAt(base);
+    // And once nobody else has it open, the move runs.
+    await rm(join(base, LEASES_FOLDER), { recursive: true });
+    expect(await applyPendingDataMove({ base, env, ...otherDisk })).toMatchObject({ state: "moved" });
+    await expectProfileAt(to);
+  });
+
+  it("after a crash in the middle of same-disk renames, puts the profile back together", async () => {
+    const to = join(root, "elsewhere");
+    await scheduleDataMove(here(), elmwoodPaths(base), to);
+    await crashAt("copied-entry", { deviceOf: async () => 1 });
+    // Part of the profile is in the staging folder now: the next start undoes that first.
+    await mkdir(join(base, LEASES_FOLDER), { recursive: true });
+    await writeFile(
+      join(base, LEASES_FOLDER, "other.json"),
+      JSON.stringify({ pid: process.ppid, host: hostname(), purpose: "", since: "" }),
+    );
+    expect(await applyPendingDataMove({ base, env })).toMatchObject({ state: "waiting" });
+    await expectProfileAt(base);
+    expect(existsSync(to)).toBe(false);
+  });
+
+  it("after a crash once the copy is staged, finishes the move at the next start", async () => {
+    const to = join(root, "disk2", "elmwood");
+    await schedule(to);
+    await crashAt("staged");
+    expect(here().home).toBe(base);
+    expect(await applyPendingDataMove({ base, env, ...otherDisk })).toMatchObject({ state: "moved", to });
+    expect(here().home).toBe(to);
+    await expectProfileAt(to);
+    expect(existsSync(join(base, "elmwood.db"))).toBe(false);
+  });
+
+  it("after a crash between the switch and the cleanup, uses the new profile and cleans up at the next start", async () => {
+    const to = join(root, "disk2", "elmwood");
+    await schedule(to);
+    await crashAt("switched");
+    expect(here().home).toBe(to);
+    await expectProfileAt(to);
+    // The old copy is still there until the next start.
+    expect(existsSync(join(base, "elmwood.db"))).toBe(true);
+    expect(await applyPendingDataMove({ base, env, ...otherDisk })).toMatchObject({ state: "moved" });
+    expect((await readdir(base)).sort()).toEqual([PROFILE_POINTER]);
+    await expectProfileAt(to);
+  });
+
+  it("does nothing when ELMWOOD_HOME is set", async () => {
+    await schedule(join(root, "new"));
+    expect(await applyPendingDataMove({ base, env: { ELMWOOD_HOME: base } })).toBeNull();
+    expect(await readDataMove(base)).toMatchObject({ state: "scheduled" });
+  });
+});
