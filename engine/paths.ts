@@ -78,9 +78,7 @@ export interface ProfileLocation {
  * `base` names, when it is a folder; otherwise `base`. Tests pass `base` and `env`, never the real
  * app-data folder.
  */
-export function locateProfile(
-  options: { base?: string; env?: NodeJS.ProcessEnv } = {},
-): ProfileLocation {
+export function locateProfile(options: { base?: string; env?: NodeJS.ProcessEnv } = {}): ProfileLocation {
   const env = options.env ?? process.env;
   const base = options.base ?? defaultHome();
   if (env.ELMWOOD_HOME) {

@@ -1,14 +1,16 @@
 /**
  * The Electron main process: claims the single-instance lock, registers the app:// scheme, secures the
  * session, builds the menu, starts the engine service and binds it to the window through the typed
- * contract (main/ipc.ts), and opens the one window. The service closes (saving replies in progress)
- * before the app quits.
+ * contract (main/ipc.ts), and opens the one window. A move of the data folder that Settings scheduled
+ * runs first, before anything opens the profile. The service closes (saving replies in progress)
+ * before the app quits; "Restart now" in Settings quits and starts the app again.
  */
 import { fileURLToPath } from "node:url";
 import type { BrowserWindow } from "electron";
 import { app, dialog, ipcMain, protocol, safeStorage, session, shell } from "electron";
-import { IPC_CHOOSE_FOLDER_CHANNEL } from "../engine/api/names.ts";
-import { elmwoodPaths } from "../engine/paths.ts";
+import { IPC_CHOOSE_FOLDER_CHANNEL, IPC_RESTART_CHANNEL } from "../engine/api/names.ts";
+import { elmwoodPaths, locateProfile } from "../engine/paths.ts";
+import { applyPendingDataMove } from "../engine/profile/data-move.ts";
 import { ORT_TELEMETRY_OFF } from "../engine/runtime/ort/environment.ts";
 import { ApiDoor } from "../engine/server/api-door.ts";
 import { ElmwoodService } from "../engine/service.ts";
@@ -49,12 +51,30 @@ function isTrusted(event: Electron.IpcMainInvokeEvent): boolean {
   );
 }
 
-function startService(): void {
+/**
+ * Runs a move of the data folder scheduled in Settings (engine/profile/data-move.ts); only holding the
+ * single-instance lock, and before the service opens the database. The error when the profile is in
+ * no state to be used (a move that cannot finish).
+ */
+async function runScheduledDataMove(): Promise<unknown> {
+  try {
+    await applyPendingDataMove({ log: (line) => console.log(line) });
+    return null;
+  } catch (error) {
+    console.error("Elmwood: the data folder could not be moved", error);
+    return error;
+  }
+}
+
+function startService(profileError: unknown): void {
   let engine: ContractService;
   try {
-    const paths = elmwoodPaths();
+    if (profileError) throw profileError;
+    const profile = locateProfile();
+    const paths = elmwoodPaths(profile.home);
     const started = new ElmwoodService({
       paths,
+      profile,
       // Search results open with the system's program through Electron's shell (PDFs at their page
       // where the viewer takes one).
       opener: electronOpener(shell),
@@ -79,6 +99,12 @@ function startService(): void {
       properties: ["openDirectory"],
     });
     return canceled ? null : (filePaths[0] ?? null);
+  });
+  // Settings → "Restart now", after scheduling a move of the data folder: the move runs at the start.
+  ipcMain.handle(IPC_RESTART_CHANNEL, (event) => {
+    if (!isTrusted(event)) return;
+    app.relaunch();
+    app.quit();
   });
   // Exported conversations are saved where the person chooses.
   bindSaveFile(ipcMain, {
@@ -112,12 +138,12 @@ registerAppScheme(protocol);
 if (!claimSingleInstance(() => mainWindow)) {
   app.quit();
 } else {
-  void app.whenReady().then(() => {
+  void app.whenReady().then(async () => {
     secureSession(session.defaultSession);
     quietSession(session.defaultSession);
     installAppProtocol(protocol, rendererDir);
     installApplicationMenu();
-    startService();
+    startService(await runScheduledDataMove());
     openMainWindow();
     // macOS keeps the app running with no windows; clicking the dock icon opens one again.
     app.on("activate", () => {

@@ -28,6 +28,7 @@ import { formatBytes } from "../../models/catalog.ts";
 import { type FreeSpaceProbe, freeSpaceOnDisk, isDiskFull } from "../../models/disk.ts";
 import { readJsonFile, writeJsonAtomic } from "../../models/json-file.ts";
 import { acquireLock } from "../../models/lock.ts";
+import { isInside } from "../../models/store.ts";
 import {
   assertWritable,
   copyHashed,
@@ -37,7 +38,6 @@ import {
   rebaseManifestSources,
   recoverModelStoreMove,
 } from "../../models/store-move.ts";
-import { isInside } from "../../models/store.ts";
 import type { ErrorInfo } from "../api/contract.ts";
 import { toErrorInfo } from "../api/validate.ts";
 import { ElmwoodError } from "../errors.ts";
@@ -65,6 +65,7 @@ const NOT_CARRIED = new Set([
 /** A move that crashed this many times is given up (the old profile is kept) rather than retried. */
 const MAX_ATTEMPTS = 3;
 const MARGIN_BYTES = 64_000_000;
+const SQLITE_SIDE_FILE = /\.db-(wal|shm|journal)$/;
 
 /** Points where a test may stop a move (and kill its process there, as a crash would). */
 export type DataMoveStep = "copied-entry" | "staged" | "promoted" | "switched";
@@ -281,7 +282,7 @@ function assertMovable(location: ProfileLocation): void {
 /** The move Settings scheduled (or one that failed at a start), or null. */
 export async function readDataMove(base: string): Promise<ScheduledDataMove | null> {
   const journal = await readJsonFile<Journal>(journalFile(base)).catch(() => undefined);
-  if (!journal || journal.version !== 1 || typeof journal.to !== "string") return null;
+  if (journal?.version !== 1 || typeof journal.to !== "string") return null;
   return {
     state: journal.phase === "failed" ? "failed" : "scheduled",
     from: journal.from,
@@ -320,7 +321,13 @@ export async function scheduleDataMove(
   };
   await mkdir(location.base, { recursive: true });
   await writeJsonAtomic(journalFile(location.base), journal);
-  return { state: "scheduled", from: journal.from, to: journal.to, scheduledAt: journal.scheduledAt, error: null };
+  return {
+    state: "scheduled",
+    from: journal.from,
+    to: journal.to,
+    scheduledAt: journal.scheduledAt,
+    error: null,
+  };
 }
 
 /** Forgets a scheduled (or failed) move; false when there was none. A move under way cannot be. */
@@ -525,7 +532,18 @@ async function stage(base: string, journal: Journal, options: ApplyOptions, log:
     if (entry.kind === "dir") await mkdir(target, { recursive: true });
     else if (entry.kind === "link") await symlink(await readlink(source), target);
     else {
-      hashes.set(entry.path, await copyHashed(source, target, undefined, () => undefined));
+      let hash: string;
+      try {
+        hash = await copyHashed(source, target, undefined, () => undefined);
+      } catch (error) {
+        // SQLite deletes its -wal and -shm files as the last connection of a closing process lets go.
+        if ((error as { code?: string }).code === "ENOENT" && SQLITE_SIDE_FILE.test(entry.path)) {
+          await rm(target, { force: true });
+          continue;
+        }
+        throw error;
+      }
+      hashes.set(entry.path, hash);
       done += entry.bytes;
       if (Date.now() - lastLog > 2000) {
         lastLog = Date.now();
@@ -536,9 +554,12 @@ async function stage(base: string, journal: Journal, options: ApplyOptions, log:
   }
   log("Elmwood: checking the copy...");
   for (const entry of tree) {
-    if (entry.kind !== "file") continue;
+    if (entry.kind !== "file" || !hashes.has(entry.path)) continue;
     const target = join(staging, entry.path);
-    if ((await stat(target)).size !== entry.bytes || (await hashFile(target, undefined)) !== hashes.get(entry.path)) {
+    if (
+      (await stat(target)).size !== entry.bytes ||
+      (await hashFile(target, undefined)) !== hashes.get(entry.path)
+    ) {
       throw new ElmwoodError(
         "DISK",
         `The copy of ${entry.path} in ${journal.to} does not match the original; nothing was moved.`,
