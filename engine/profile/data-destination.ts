@@ -65,10 +65,26 @@ async function walk(base: string, dir: string, out: TreeEntry[]): Promise<TreeEn
   return out;
 }
 
+const SQLITE_SIDE_FILE = /\.db-(wal|shm|journal)$/;
+
+/**
+ * Whether `error` says a SQLite -wal, -shm or -journal file vanished: SQLite deletes them as the last
+ * connection of a process that just quit lets go, and a file that is gone needs no moving.
+ */
+export function isVanishedSideFile(error: unknown, path: string): boolean {
+  return (error as { code?: string })?.code === "ENOENT" && SQLITE_SIDE_FILE.test(path);
+}
+
 export async function treeOf(home: string, names: string[]): Promise<TreeEntry[]> {
   const out: TreeEntry[] = [];
   for (const name of names) {
-    const info = await lstat(join(home, name));
+    let info: Awaited<ReturnType<typeof lstat>>;
+    try {
+      info = await lstat(join(home, name));
+    } catch (error) {
+      if (isVanishedSideFile(error, name)) continue;
+      throw error;
+    }
     if (info.isDirectory()) {
       out.push({ path: name, bytes: 0, kind: "dir" });
       await walk(home, name, out);

@@ -49,6 +49,7 @@ import {
   checkDataDestination,
   DATA_MOVE_JOURNAL,
   type DataMoveEnvironment,
+  isVanishedSideFile,
   MOVE_LOCK,
   profileEntries,
   STAGING_PREFIX,
@@ -60,7 +61,6 @@ export { checkDataDestination, DATA_MOVE_JOURNAL, type DataMoveEnvironment };
 
 /** A move that crashed this many times is given up (the old profile is kept) rather than retried. */
 const MAX_ATTEMPTS = 3;
-const SQLITE_SIDE_FILE = /\.db-(wal|shm|journal)$/;
 
 /** Points where a test may stop a move (and kill its process there, as a crash would). */
 export type DataMoveStep = "copied-entry" | "staged" | "promoted" | "switched";
@@ -378,6 +378,7 @@ async function stage(base: string, journal: Journal, options: ApplyOptions, log:
       try {
         await rename(join(from, name), join(staging, name));
       } catch (error) {
+        if (isVanishedSideFile(error, name)) continue;
         // A mount point inside the same device: the kernel says EXDEV, so copy instead.
         if ((error as { code?: string }).code !== "EXDEV") throw error;
         await returnRenamed(journal);
@@ -404,8 +405,7 @@ async function stage(base: string, journal: Journal, options: ApplyOptions, log:
       try {
         hash = await copyHashed(source, target, undefined, () => undefined);
       } catch (error) {
-        // SQLite deletes its -wal and -shm files as the last connection of a closing process lets go.
-        if ((error as { code?: string }).code === "ENOENT" && SQLITE_SIDE_FILE.test(entry.path)) {
+        if (isVanishedSideFile(error, entry.path)) {
           await rm(target, { force: true });
           continue;
         }

@@ -1,14 +1,16 @@
 /**
  * Moving the data folder (engine/profile/data-move.ts) and finding it again (engine/paths.ts), over
- * temp folders only: the app-data folder is passed in, never the real one. A crash is played by a
- * checkpoint that never returns: the journal and the folders are then as a killed process leaves
- * them, and the next start (the next applyPendingDataMove, with the dead process's lock removed)
- * must finish or undo the move.
+ * temp folders only: the app-data folder is passed in, never the real one. A crash is a child process
+ * doing the move killed (SIGKILL) at a step; the next start (applyPendingDataMove here, breaking the
+ * dead process's lock) must finish or undo the move.
  */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { elmwoodPaths, locateProfile, PROFILE_POINTER } from "../../engine/paths.ts";
 import {
@@ -20,8 +22,6 @@ import {
   scheduleDataMove,
 } from "../../engine/profile/data-move.ts";
 import { holdProfile, LEASES_FOLDER, otherHolders } from "../../engine/profile/leases.ts";
-import { openDatabase, scalar } from "../../engine/store/database.ts";
-import "../../engine/settings/store.ts";
 
 let root: string;
 let base: string;
@@ -31,7 +31,14 @@ beforeEach(async () => {
   base = join(root, "appdata");
   await mkdir(join(root, "disk2"));
 });
+const children: ChildProcess[] = [];
 afterEach(async () => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+      await once(child, "exit");
+    }
+  }
   await rm(root, { recursive: true, force: true });
 });
 
@@ -40,12 +47,17 @@ const here = () => locateProfile({ base, env });
 /** Two disks, as far as the move can tell: the copy path, with its read-back check. */
 const otherDisk = { deviceOf: async (path: string) => (path.startsWith(join(root, "disk2")) ? 2 : 1) };
 
+/** Runs test/profile/profile-db-child.ts: the database written or read by a process that then exits. */
+function database(mode: "make" | "read", home: string): string {
+  return execFileSync(process.execPath, ["bin/run-ts.js", "test/profile/profile-db-child.ts", mode, home], {
+    encoding: "utf8",
+  });
+}
+
 /** A profile with a database row, settings files, a model and a cache, in `home`. */
 async function makeProfile(home: string) {
-  const db = openDatabase(join(home, "elmwood.db"));
-  db.exec("CREATE TABLE notes (text TEXT)");
-  db.prepare("INSERT INTO notes VALUES (?)").run("kept across the move");
-  db.close();
+  await mkdir(home, { recursive: true });
+  database("make", home);
   await writeFile(join(home, "engines.json"), '{"engines":[]}\n');
   await mkdir(join(home, "models", "tiny"), { recursive: true });
   await writeFile(join(home, "models", "tiny", "weights.bin"), Buffer.alloc(50_000, 7));
@@ -54,12 +66,7 @@ async function makeProfile(home: string) {
 }
 
 async function expectProfileAt(home: string) {
-  const db = openDatabase(join(home, "elmwood.db"));
-  try {
-    expect(scalar(db, "SELECT text FROM notes")).toBe("kept across the move");
-  } finally {
-    db.close();
-  }
+  expect(database("read", home)).toBe("kept across the move");
   expect(await readFile(join(home, "engines.json"), "utf8")).toContain("engines");
   expect((await readFile(join(home, "models", "tiny", "weights.bin"))).length).toBe(50_000);
 }
@@ -68,26 +75,38 @@ async function schedule(to: string) {
   return scheduleDataMove(here(), elmwoodPaths(here().home), to, otherDisk);
 }
 
-/** Runs the move until `step`, where it stops for good, as if the process were killed there. */
-async function crashAt(step: DataMoveStep, extra: object = {}) {
-  let reached: () => void = () => undefined;
-  const stopped = new Promise<void>((resolve) => {
-    reached = resolve;
+/**
+ * Runs the move in a child process and kills it (SIGKILL) when it reaches `step`, as a crash would:
+ * its journal, its lock and the folders are left as they were at that moment.
+ */
+async function crashAt(step: DataMoveStep, options: { sameDisk?: boolean } = {}) {
+  const child = spawn(
+    process.execPath,
+    [
+      "bin/run-ts.js",
+      "test/profile/data-move-child.ts",
+      base,
+      step,
+      join(root, "disk2"),
+      options.sameDisk ? "same" : "",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  children.push(child);
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
   });
-  void applyPendingDataMove({
-    base,
-    env,
-    ...otherDisk,
-    ...extra,
-    checkpoint: async (at) => {
-      if (at !== step) return;
-      reached();
-      await new Promise(() => undefined);
-    },
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  await new Promise<void>((resolve, reject) => {
+    lines.on("line", (line) => {
+      if (line.includes(`"reached":"${step}"`)) resolve();
+      else if (line.startsWith("{")) reject(new Error(`the move ended before ${step}: ${line}`));
+    });
+    child.once("exit", (code) => reject(new Error(`the child exited (${code}) before ${step}: ${stderr}`)));
   });
-  await stopped;
-  // The dead process's lock is broken by the next start (its pid would be gone).
-  await rm(join(base, "profile-move.lock"), { force: true });
+  child.kill("SIGKILL");
+  await once(child, "exit");
 }
 
 describe("where the profile is", () => {
@@ -99,7 +118,11 @@ describe("where the profile is", () => {
   });
 
   it("is the app-data folder with no pointer, and the pointer's folder with one", async () => {
-    expect(locateProfile({ base, env })).toMatchObject({ home: base, fromEnvironment: false, pointerProblem: null });
+    expect(locateProfile({ base, env })).toMatchObject({
+      home: base,
+      fromEnvironment: false,
+      pointerProblem: null,
+    });
     const moved = join(root, "moved");
     await mkdir(moved, { recursive: true });
     await mkdir(base, { recursive: true });
@@ -139,7 +162,10 @@ describe("scheduling a move of the data folder", () => {
       [join(root, "file"), "is a file"],
       [join(root, "full"), "is not empty"],
     ]) {
-      await expect(schedule(to)).rejects.toMatchObject({ code: "BAD_INPUT", message: expect.stringContaining(message) });
+      await expect(schedule(to)).rejects.toMatchObject({
+        code: "BAD_INPUT",
+        message: expect.stringContaining(message),
+      });
     }
     expect(await readDataMove(base)).toBeNull();
   });
@@ -170,7 +196,10 @@ describe("scheduling a move of the data folder", () => {
       message: expect.stringContaining(`process ${process.ppid} (elmwood serve)`),
     });
     // A lease left by a process that is gone counts for nothing.
-    await writeFile(join(base, LEASES_FOLDER, "other.json"), JSON.stringify({ ...other, pid: 2 ** 22 + 12345 }));
+    await writeFile(
+      join(base, LEASES_FOLDER, "other.json"),
+      JSON.stringify({ ...other, pid: 2 ** 22 + 12345 }),
+    );
     await expect(schedule(join(root, "new"))).resolves.toMatchObject({ state: "scheduled" });
   });
 
@@ -200,6 +229,7 @@ describe("the move at the next start", () => {
     await schedule(to);
     const lines: string[] = [];
     const outcome = await applyPendingDataMove({ base, env, ...otherDisk, log: (l) => lines.push(l) });
+    expect(outcome?.error).toBeUndefined();
     expect(outcome).toMatchObject({ state: "moved", from: base, to, method: "copy" });
     expect(here().home).toBe(to);
     await expectProfileAt(to);
@@ -232,7 +262,8 @@ describe("the move at the next start", () => {
     await writeFile(join(base, "model-store.json"), pointer);
     const to = join(root, "disk2", "elmwood");
     await schedule(to);
-    await applyPendingDataMove({ base, env, ...otherDisk });
+    const outcome = await applyPendingDataMove({ base, env, ...otherDisk });
+    expect(outcome?.error).toBeUndefined();
     expect(await readFile(join(to, "model-store.json"), "utf8")).toBe(pointer);
     expect(elmwoodPaths(here().home).modelStore).toBe(store);
     expect(existsSync(join(store, "models"))).toBe(true);
@@ -293,7 +324,7 @@ describe("the move at the next start", () => {
   it("after a crash in the middle of same-disk renames, puts the profile back together", async () => {
     const to = join(root, "elsewhere");
     await scheduleDataMove(here(), elmwoodPaths(base), to);
-    await crashAt("copied-entry", { deviceOf: async () => 1 });
+    await crashAt("copied-entry", { sameDisk: true });
     // Part of the profile is in the staging folder now: the next start undoes that first.
     await mkdir(join(base, LEASES_FOLDER), { recursive: true });
     await writeFile(
