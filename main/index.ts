@@ -10,11 +10,12 @@ import type { BrowserWindow } from "electron";
 import { app, dialog, ipcMain, protocol, safeStorage, session, shell } from "electron";
 import { IPC_CHOOSE_FOLDER_CHANNEL, IPC_RESTART_CHANNEL } from "../engine/api/names.ts";
 import { elmwoodPaths, locateProfile } from "../engine/paths.ts";
-import { applyPendingDataMove } from "../engine/profile/data-move.ts";
+import { applyPendingDataMove, readDataMove } from "../engine/profile/data-move.ts";
 import { ORT_TELEMETRY_OFF } from "../engine/runtime/ort/environment.ts";
 import { ApiDoor } from "../engine/server/api-door.ts";
 import { ElmwoodService } from "../engine/service.ts";
 import { APP_INDEX_URL, installAppProtocol, registerAppScheme } from "./app-protocol.ts";
+import { type MoveProgressView, openMoveProgressWindow } from "./data-move-window.ts";
 import { desktopEngineKeys } from "./engine-keys.ts";
 import { electronOpener } from "./file-opener.ts";
 import { bindContract, type ContractService } from "./ipc.ts";
@@ -56,13 +57,20 @@ function isTrusted(event: Electron.IpcMainInvokeEvent): boolean {
  * single-instance lock, and before the service opens the database. The error when the profile is in
  * no state to be used (a move that cannot finish).
  */
-async function runScheduledDataMove(): Promise<unknown> {
+async function runScheduledDataMove(): Promise<{ error: unknown; view: MoveProgressView | null }> {
+  const location = locateProfile();
+  const pending = location.fromEnvironment ? null : await readDataMove(location.base).catch(() => null);
+  // The person sees the move, not an app that does not open (main/data-move-window.ts).
+  const view = pending?.state === "scheduled" ? openMoveProgressWindow(pending.to) : null;
   try {
-    await applyPendingDataMove({ log: (line) => console.log(line) });
-    return null;
+    await applyPendingDataMove({
+      log: (line) => console.log(line),
+      onProgress: (progress) => view?.update(progress),
+    });
+    return { error: null, view };
   } catch (error) {
     console.error("Elmwood: the data folder could not be moved", error);
-    return error;
+    return { error, view };
   }
 }
 
@@ -143,8 +151,11 @@ if (!claimSingleInstance(() => mainWindow)) {
     quietSession(session.defaultSession);
     installAppProtocol(protocol, rendererDir);
     installApplicationMenu();
-    startService(await runScheduledDataMove());
+    const { error, view } = await runScheduledDataMove();
+    startService(error);
     openMainWindow();
+    // After the main window opens: closing the last window would quit the app.
+    view?.close();
     // macOS keeps the app running with no windows; clicking the dock icon opens one again.
     app.on("activate", () => {
       if (mainWindow === null) openMainWindow();

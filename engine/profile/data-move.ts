@@ -65,6 +65,13 @@ const MAX_ATTEMPTS = 3;
 /** Points where a test may stop a move (and kill its process there, as a crash would). */
 export type DataMoveStep = "copied-entry" | "staged" | "promoted" | "switched";
 
+export interface DataMoveProgress {
+  /** moving: renames on one disk; copying, then checking: another disk; finishing: switch and cleanup. */
+  phase: "moving" | "copying" | "checking" | "finishing";
+  doneBytes: number;
+  totalBytes: number;
+}
+
 interface Journal {
   version: 1;
   id: string;
@@ -108,6 +115,8 @@ export interface ApplyOptions extends DataMoveEnvironment {
   env?: NodeJS.ProcessEnv;
   /** Where progress goes, a line at a time (the terminal, the app's log). */
   log?: (line: string) => void;
+  /** How far the move is, a few times a second (the desktop app shows it while it starts). */
+  onProgress?: (progress: DataMoveProgress) => void;
   /** Awaited at each step: tests stop a child process here and kill it. */
   checkpoint?: (step: DataMoveStep) => Promise<void>;
   /** How long another starting process waits for a move under way to end. */
@@ -267,6 +276,7 @@ async function applyLocked(base: string, options: ApplyOptions, log: (line: stri
     if (started) return started;
   }
   if (journal.phase === "staged") {
+    options.onProgress?.({ phase: "finishing", doneBytes: 0, totalBytes: 0 });
     await promote(journal);
     if (resolve(readModelStorePointer(journal.to)) === resolve(journal.to)) {
       // The models moved with the profile: each still knows its downloaded checkpoint, in the new place.
@@ -374,6 +384,7 @@ async function stage(base: string, journal: Journal, options: ApplyOptions, log:
   const staging = journal.staging as string;
   const entries = journal.entries ?? [];
   if (journal.method === "rename") {
+    options.onProgress?.({ phase: "moving", doneBytes: 0, totalBytes: 0 });
     for (const name of entries) {
       try {
         await rename(join(from, name), join(staging, name));
@@ -395,6 +406,13 @@ async function stage(base: string, journal: Journal, options: ApplyOptions, log:
   const hashes = new Map<string, string>();
   let done = 0;
   let lastLog = Date.now();
+  let lastReport = 0;
+  const report = (phase: DataMoveProgress["phase"], doneBytes: number, force = false) => {
+    if (!force && Date.now() - lastReport < 250) return;
+    lastReport = Date.now();
+    options.onProgress?.({ phase, doneBytes, totalBytes: total });
+  };
+  report("copying", 0, true);
   for (const entry of tree) {
     const source = join(from, entry.path);
     const target = join(staging, entry.path);
@@ -403,7 +421,8 @@ async function stage(base: string, journal: Journal, options: ApplyOptions, log:
     else {
       let hash: string;
       try {
-        hash = await copyHashed(source, target, undefined, () => undefined);
+        const before = done;
+        hash = await copyHashed(source, target, undefined, (bytes) => report("copying", before + bytes));
       } catch (error) {
         if (isVanishedSideFile(error, entry.path)) {
           await rm(target, { force: true });
@@ -421,8 +440,12 @@ async function stage(base: string, journal: Journal, options: ApplyOptions, log:
     }
   }
   log("Elmwood: checking the copy...");
+  done = 0;
+  report("checking", 0, true);
   for (const entry of tree) {
     if (entry.kind !== "file" || !hashes.has(entry.path)) continue;
+    report("checking", done);
+    done += entry.bytes;
     const target = join(staging, entry.path);
     if (
       (await stat(target)).size !== entry.bytes ||

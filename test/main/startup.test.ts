@@ -78,6 +78,7 @@ vi.mock("electron", async () => {
 });
 
 vi.mock("../../engine/profile/data-move.ts", () => ({
+  readDataMove: vi.fn(async () => null),
   // A move of the data folder scheduled in Settings runs before the service opens the profile.
   applyPendingDataMove: vi.fn(async () => {
     fake.order.push("applyPendingDataMove");

@@ -17,6 +17,7 @@ import {
   applyPendingDataMove,
   cancelDataMove,
   DATA_MOVE_JOURNAL,
+  type DataMoveProgress,
   type DataMoveStep,
   readDataMove,
   scheduleDataMove,
@@ -228,7 +229,14 @@ describe("the move at the next start", () => {
     const to = join(root, "disk2", "elmwood");
     await schedule(to);
     const lines: string[] = [];
-    const outcome = await applyPendingDataMove({ base, env, ...otherDisk, log: (l) => lines.push(l) });
+    const progress: DataMoveProgress[] = [];
+    const outcome = await applyPendingDataMove({
+      base,
+      env,
+      ...otherDisk,
+      log: (l) => lines.push(l),
+      onProgress: (p) => progress.push(p),
+    });
     expect(outcome?.error).toBeUndefined();
     expect(outcome).toMatchObject({ state: "moved", from: base, to, method: "copy" });
     expect(here().home).toBe(to);
@@ -236,6 +244,14 @@ describe("the move at the next start", () => {
     // The app-data folder keeps only the pointer.
     expect((await readdir(base)).sort()).toEqual([PROFILE_POINTER]);
     expect(lines.some((l) => l.includes("checking the copy"))).toBe(true);
+    // Copying, then checking the copy, then the switch and cleanup; never more than the whole.
+    const phases = progress.map((p) => p.phase).filter((p, i, all) => p !== all[i - 1]);
+    expect(phases).toEqual(["copying", "checking", "finishing"]);
+    const copying = progress.filter((p) => p.phase === "copying");
+    expect(copying[0]?.totalBytes).toBeGreaterThan(50_000);
+    expect(
+      copying.every((p, i) => p.doneBytes <= p.totalBytes && p.doneBytes >= (copying[i - 1]?.doneBytes ?? 0)),
+    ).toBe(true);
     expect(await readDataMove(base)).toBeNull();
   });
 
