@@ -59,6 +59,7 @@ import { describeHolder, LEASES_FOLDER, otherHolders } from "./leases.ts";
 
 export { checkDataDestination, DATA_MOVE_JOURNAL, type DataMoveEnvironment };
 
+const KNOWN_PHASES = new Set<string>(["scheduled", "copying", "staged", "switched", "failed"]);
 /** A move that crashed this many times is given up (the old profile is kept) rather than retried. */
 const MAX_ATTEMPTS = 3;
 
@@ -127,6 +128,13 @@ const journalFile = (base: string) => join(base, DATA_MOVE_JOURNAL);
 
 function badInput(message: string, hint: string): ElmwoodError {
   return new ElmwoodError("BAD_INPUT", message, hint);
+}
+
+async function isFolder(path: string): Promise<boolean> {
+  return stat(path).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -258,12 +266,29 @@ export async function applyPendingDataMove(options: ApplyOptions = {}): Promise<
 async function applyLocked(base: string, options: ApplyOptions, log: (line: string) => void) {
   const journal = await readJsonFile<Journal>(journalFile(base));
   if (!journal || journal.phase === "failed") return null;
-  if (journal.version !== 1 || typeof journal.from !== "string" || typeof journal.to !== "string") {
+  if (
+    journal.version !== 1 ||
+    typeof journal.from !== "string" ||
+    typeof journal.to !== "string" ||
+    !KNOWN_PHASES.has(journal.phase) ||
+    (journal.phase !== "scheduled" &&
+      (typeof journal.staging !== "string" || !Array.isArray(journal.entries)))
+  ) {
     throw new ElmwoodError(
       "DISK",
       `Elmwood cannot read ${journalFile(base)}, the record of a move of the data folder.`,
       "Check where your data folder is, then delete that file and start Elmwood again.",
     );
+  }
+  if (journal.phase === "staged" || journal.phase === "switched") {
+    if (!(await isFolder(journal.to))) {
+      // Past the staging the move only goes forward, and the old copy must not be used meanwhile.
+      throw new ElmwoodError(
+        "DISK",
+        `A move of the data folder to ${journal.to} was interrupted, and that folder cannot be reached now.`,
+        "Connect the disk it is on and start Elmwood again; the move will be finished then.",
+      );
+    }
   }
   if (journal.phase === "copying") {
     log(`Elmwood: undoing an interrupted move of the data folder to ${journal.to}...`);

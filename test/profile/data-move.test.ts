@@ -7,7 +7,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -374,6 +374,38 @@ describe("the move at the next start", () => {
     expect(await applyPendingDataMove({ base, env, ...otherDisk })).toMatchObject({ state: "moved" });
     expect((await readdir(base)).sort()).toEqual([PROFILE_POINTER]);
     await expectProfileAt(to);
+  });
+
+  it("past the staging, waits for a destination disk that is gone rather than use the old copy", async () => {
+    const to = join(root, "disk2", "elmwood");
+    await schedule(to);
+    await crashAt("switched");
+    // The disk is unplugged before the next start.
+    await rename(to, join(root, "unplugged"));
+    await expect(applyPendingDataMove({ base, env, ...otherDisk })).rejects.toMatchObject({
+      code: "DISK",
+      hint: expect.stringContaining("Connect the disk"),
+    });
+    expect(existsSync(join(base, "elmwood.db"))).toBe(true);
+    await rename(join(root, "unplugged"), to);
+    expect(await applyPendingDataMove({ base, env, ...otherDisk })).toMatchObject({ state: "moved" });
+    await expectProfileAt(to);
+  });
+
+  it("refuses a journal it cannot make sense of, touching nothing", async () => {
+    await writeFile(
+      join(base, DATA_MOVE_JOURNAL),
+      JSON.stringify({
+        version: 1,
+        id: "x",
+        from: base,
+        to: join(root, "new"),
+        phase: "cleaning",
+        attempts: 0,
+      }),
+    );
+    await expect(applyPendingDataMove({ base, env })).rejects.toMatchObject({ code: "DISK" });
+    await expectProfileAt(base);
   });
 
   it("does nothing when ELMWOOD_HOME is set", async () => {
