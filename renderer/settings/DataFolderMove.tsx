@@ -18,8 +18,9 @@ function Scheduled({ move }: { move: NonNullable<StorageInfo["dataMove"]> }) {
     <div className="notice" role="status">
       <div className="notice-text">
         <p>
-          The data folder will move to <code>{move.to}</code> when Elmwood starts next. Elmwood copies
-          everything there, checks the copy, and only then deletes the old folder.
+          The data folder will move to <code>{move.to}</code> when Elmwood starts next. To another disk,
+          Elmwood copies everything and checks the copy first; the old folder is deleted only once the new one
+          is in use.
         </p>
         {blocked ? (
           <p className="hint">
