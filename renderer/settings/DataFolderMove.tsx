@@ -109,6 +109,11 @@ export function DataFolderMove({ info }: { info: StorageInfo }) {
         />
       ) : null}
       {info.dataMove?.state === "scheduled" ? <Scheduled move={info.dataMove} /> : null}
+      {!info.dataFolderMovable && !info.dataFolderFromEnvironment ? (
+        <p className="muted small">
+          The program that started this Elmwood chose its data folder, so it cannot move from here.
+        </p>
+      ) : null}
       {info.dataFolderMovable && info.dataMove?.state !== "scheduled" ? (
         <form className="row" onSubmit={submit}>
           <label className="field grow">
