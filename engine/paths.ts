@@ -2,16 +2,20 @@
  * Where Elmwood keeps its files. One place decides, so the app, the CLI, the local server and the
  * tests agree. ELMWOOD_HOME overrides the profile folder (tests and the CLI use it).
  *
+ * Without ELMWOOD_HOME the profile is in the operating system's app-data folder, unless Settings moved
+ * it: then that folder keeps only profile-location.json, naming the profile's folder
+ * (engine/profile/data-move.ts writes it, atomically, as the switch of a move done at start).
+ *
  * The model store (converted models and downloaded checkpoints) lives in the profile folder unless
  * Settings moved it: then the profile's model-store.json names its folder (models/store-move.ts writes
  * it, atomically, as the last step of a move).
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 
 /** The operating system's per-user app-data folder for Elmwood. */
-function defaultHome(): string {
+export function defaultHome(): string {
   const home = homedir();
   switch (process.platform) {
     case "win32":
@@ -52,7 +56,73 @@ export function readModelStorePointer(home: string): string {
   return home;
 }
 
-export function elmwoodPaths(home = process.env.ELMWOOD_HOME || defaultHome()): ElmwoodPaths {
+/** The file in the app-data folder that names a profile kept elsewhere. */
+export const PROFILE_POINTER = "profile-location.json";
+
+export interface ProfileLocation {
+  /** The app-data folder: the profile by default, and always where its pointer and move journal are. */
+  base: string;
+  /** The profile folder in use. */
+  home: string;
+  /** Whether ELMWOOD_HOME chose it (then Settings cannot move it). */
+  fromEnvironment: boolean;
+  /**
+   * A pointer that could not be followed (its folder is gone, say on a disk not plugged in): the
+   * profile in `base` is used meanwhile, and this says why.
+   */
+  pointerProblem: string | null;
+}
+
+/**
+ * Where the profile is: ELMWOOD_HOME always wins; otherwise the folder profile-location.json in
+ * `base` names, when it is a folder; otherwise `base`. Tests pass `base` and `env`, never the real
+ * app-data folder.
+ */
+export function locateProfile(options: { base?: string; env?: NodeJS.ProcessEnv } = {}): ProfileLocation {
+  const env = options.env ?? process.env;
+  const base = options.base ?? defaultHome();
+  if (env.ELMWOOD_HOME) {
+    return { base, home: env.ELMWOOD_HOME, fromEnvironment: true, pointerProblem: null };
+  }
+  let named: unknown;
+  try {
+    named = (JSON.parse(readFileSync(join(base, PROFILE_POINTER), "utf8")) as { home?: unknown })?.home;
+  } catch (error) {
+    // No pointer is the usual case; one a person broke by hand is reported, never a crash.
+    const missing = (error as { code?: string }).code === "ENOENT";
+    return {
+      base,
+      home: base,
+      fromEnvironment: false,
+      pointerProblem: missing ? null : `${join(base, PROFILE_POINTER)} cannot be read.`,
+    };
+  }
+  if (typeof named !== "string" || !isAbsolute(named)) {
+    return {
+      base,
+      home: base,
+      fromEnvironment: false,
+      pointerProblem: `${join(base, PROFILE_POINTER)} does not name a folder.`,
+    };
+  }
+  let folder = false;
+  try {
+    folder = statSync(named).isDirectory();
+  } catch {
+    // Gone, or on a disk that is not connected: reported below.
+  }
+  if (!folder) {
+    return {
+      base,
+      home: base,
+      fromEnvironment: false,
+      pointerProblem: `The data folder ${named} cannot be reached.`,
+    };
+  }
+  return { base, home: named, fromEnvironment: false, pointerProblem: null };
+}
+
+export function elmwoodPaths(home = locateProfile().home): ElmwoodPaths {
   const paths = {
     home,
     database: join(home, "elmwood.db"),

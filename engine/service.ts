@@ -60,7 +60,9 @@ import { VectorIndexer } from "./documents/vector-indexer.ts";
 import { ElmwoodError, isElmwoodError } from "./errors.ts";
 import { ConversationGrounding } from "./grounding/ground-turn.ts";
 import { GroundingStore } from "./grounding/store.ts";
-import { type ElmwoodPaths, elmwoodPaths } from "./paths.ts";
+import { type ElmwoodPaths, elmwoodPaths, locateProfile, type ProfileLocation } from "./paths.ts";
+import { cancelDataMove, readDataMove, scheduleDataMove, startupDataMove } from "./profile/data-move.ts";
+import { describeHolder, otherHolders } from "./profile/leases.ts";
 import type { RetryPolicy } from "./remote/client.ts";
 import type { EngineKeys } from "./remote/engine-keys.ts";
 import { RemoteEngines, splitRemoteName } from "./remote/engines.ts";
@@ -95,6 +97,12 @@ import "./documents/schema.ts";
 export interface ElmwoodServiceOptions {
   /** Default: elmwoodPaths() (ELMWOOD_HOME or the app-data folder). */
   paths?: ElmwoodPaths;
+  /**
+   * Where the profile was found (engine/paths.ts locateProfile): Settings can schedule a move of the
+   * data folder only with it. Default: locateProfile(), unless `paths` is given (then the program
+   * that started the service chose the folder, and it does not move). Tests pass a temp `base`.
+   */
+  profile?: ProfileLocation;
   /** The Hugging Face hub client (tests pass one pointed at a local fake hub). */
   hubClient?: HubClient;
   freeSpace?: FreeSpaceProbe;
@@ -168,6 +176,8 @@ const INDEXING_STATES = new Set(["pending", "scanning", "indexing"]);
 
 export class ElmwoodService implements ElmwoodApi {
   readonly paths: ElmwoodPaths;
+  /** Null when the program that started the service chose its folder (it cannot move from Settings). */
+  private readonly profile: ProfileLocation | null;
   readonly db: Db;
   readonly library: ModelLibrary;
   readonly settings: SettingsStore;
@@ -204,7 +214,8 @@ export class ElmwoodService implements ElmwoodApi {
   private storeMove: StoreMove | null = null;
 
   constructor(private readonly options: ElmwoodServiceOptions = {}) {
-    this.paths = options.paths ?? elmwoodPaths();
+    this.profile = options.profile ?? (options.paths ? null : locateProfile());
+    this.paths = options.paths ?? elmwoodPaths(this.profile?.home);
     this.storeReady = recoverModelStoreMove(this.paths).then(
       () => undefined,
       (error: unknown) => {
@@ -608,16 +619,54 @@ export class ElmwoodService implements ElmwoodApi {
     };
   }
 
-  private storageInfo(): StorageInfo {
+  private async storageInfo(): Promise<StorageInfo> {
+    const profile = this.profile;
+    const scheduled = profile && !profile.fromEnvironment ? await readDataMove(profile.base) : null;
+    const moved = startupDataMove();
     return {
       dataFolder: this.paths.home,
-      dataFolderFromEnvironment: Boolean(process.env.ELMWOOD_HOME),
+      dataFolderFromEnvironment: profile ? profile.fromEnvironment : Boolean(process.env.ELMWOOD_HOME),
       modelsFolder: this.paths.modelStore,
       modelsPath: this.paths.models,
       downloadsPath: this.paths.downloads,
       moving: this.storeMove ? { jobId: this.storeMove.jobId, to: this.storeMove.to } : null,
       problem: this.storeProblem,
+      dataFolderMovable: profile !== null && !profile.fromEnvironment,
+      dataFolderProblem: profile?.pointerProblem ?? null,
+      dataMove: scheduled
+        ? {
+            state: scheduled.state,
+            to: scheduled.to,
+            scheduledAt: scheduled.scheduledAt,
+            error: scheduled.error,
+            blockedBy:
+              scheduled.state === "scheduled" ? otherHolders(this.paths.home).map(describeHolder) : [],
+          }
+        : null,
+      dataMoved:
+        moved?.state === "moved" && moved.to === this.paths.home ? { from: moved.from, to: moved.to } : null,
     };
+  }
+
+  /** storage.scheduleDataMove: checked now, run at the next start (engine/profile/data-move.ts). */
+  private async scheduleDataMove(path: string): Promise<StorageInfo> {
+    assertFullPath(path);
+    if (!this.profile) {
+      throw new ElmwoodError(
+        "BAD_INPUT",
+        "The program that started this Elmwood chose its data folder.",
+        "Move the folder yourself and start Elmwood with its new place.",
+      );
+    }
+    if (this.storeMove) {
+      throw new ElmwoodError(
+        "BUSY",
+        "The models folder is being moved.",
+        "Wait for that move to finish, then move the data folder.",
+      );
+    }
+    await scheduleDataMove(this.profile, this.paths, path, this.storeEnvironment());
+    return this.storageInfo();
   }
 
   private storeEnvironment() {
@@ -710,7 +759,7 @@ export class ElmwoodService implements ElmwoodApi {
           onProgress: (progress) => report({ type: "progress", ...progress }),
         });
         this.storeMove = null;
-        report({ type: "done", ...result, storage: this.storageInfo() });
+        report({ type: "done", ...result, storage: await this.storageInfo() });
       } catch (error) {
         this.storeMove = null;
         report({ type: "failed", error: toErrorInfo(error) });
@@ -1035,6 +1084,11 @@ export class ElmwoodService implements ElmwoodApi {
     },
     "storage.moveModels": ({ path, mode }) => this.startStoreMove(path, mode),
     "storage.cancelMove": ({ jobId }) => ({ cancelled: this.jobs.cancel(jobId, ["storeMove"]) }),
+    "storage.scheduleDataMove": ({ path }) => this.scheduleDataMove(path),
+    "storage.cancelDataMove": async () => {
+      if (this.profile && !this.profile.fromEnvironment) await cancelDataMove(this.profile.base);
+      return this.storageInfo();
+    },
 
     "documents.addFolder": async (input) => {
       const indexer = this.documents();

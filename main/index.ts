@@ -1,18 +1,21 @@
 /**
  * The Electron main process: claims the single-instance lock, registers the app:// scheme, secures the
  * session, builds the menu, starts the engine service and binds it to the window through the typed
- * contract (main/ipc.ts), and opens the one window. The service closes (saving replies in progress)
- * before the app quits.
+ * contract (main/ipc.ts), and opens the one window. A move of the data folder that Settings scheduled
+ * runs first, before anything opens the profile. The service closes (saving replies in progress)
+ * before the app quits; "Restart now" in Settings quits and starts the app again.
  */
 import { fileURLToPath } from "node:url";
 import type { BrowserWindow } from "electron";
 import { app, dialog, ipcMain, protocol, safeStorage, session, shell } from "electron";
-import { IPC_CHOOSE_FOLDER_CHANNEL } from "../engine/api/names.ts";
-import { elmwoodPaths } from "../engine/paths.ts";
+import { IPC_CHOOSE_FOLDER_CHANNEL, IPC_RESTART_CHANNEL } from "../engine/api/names.ts";
+import { elmwoodPaths, locateProfile } from "../engine/paths.ts";
+import { applyPendingDataMove, readDataMove } from "../engine/profile/data-move.ts";
 import { ORT_TELEMETRY_OFF } from "../engine/runtime/ort/environment.ts";
 import { ApiDoor } from "../engine/server/api-door.ts";
 import { ElmwoodService } from "../engine/service.ts";
 import { APP_INDEX_URL, installAppProtocol, registerAppScheme } from "./app-protocol.ts";
+import { type MoveProgressView, openMoveProgressWindow } from "./data-move-window.ts";
 import { desktopEngineKeys } from "./engine-keys.ts";
 import { electronOpener } from "./file-opener.ts";
 import { bindContract, type ContractService } from "./ipc.ts";
@@ -49,12 +52,37 @@ function isTrusted(event: Electron.IpcMainInvokeEvent): boolean {
   );
 }
 
-function startService(): void {
+/**
+ * Runs a move of the data folder scheduled in Settings (engine/profile/data-move.ts); only holding the
+ * single-instance lock, and before the service opens the database. The error when the profile is in
+ * no state to be used (a move that cannot finish).
+ */
+async function runScheduledDataMove(): Promise<{ error: unknown; view: MoveProgressView | null }> {
+  const location = locateProfile();
+  const pending = location.fromEnvironment ? null : await readDataMove(location.base).catch(() => null);
+  // The person sees the move, not an app that does not open (main/data-move-window.ts).
+  const view = pending?.state === "scheduled" ? openMoveProgressWindow(pending.to) : null;
+  try {
+    await applyPendingDataMove({
+      log: (line) => console.log(line),
+      onProgress: (progress) => view?.update(progress),
+    });
+    return { error: null, view };
+  } catch (error) {
+    console.error("Elmwood: the data folder could not be moved", error);
+    return { error, view };
+  }
+}
+
+function startService(profileError: unknown): void {
   let engine: ContractService;
   try {
-    const paths = elmwoodPaths();
+    if (profileError) throw profileError;
+    const profile = locateProfile();
+    const paths = elmwoodPaths(profile.home);
     const started = new ElmwoodService({
       paths,
+      profile,
       // Search results open with the system's program through Electron's shell (PDFs at their page
       // where the viewer takes one).
       opener: electronOpener(shell),
@@ -79,6 +107,12 @@ function startService(): void {
       properties: ["openDirectory"],
     });
     return canceled ? null : (filePaths[0] ?? null);
+  });
+  // Settings → "Restart now", after scheduling a move of the data folder: the move runs at the start.
+  ipcMain.handle(IPC_RESTART_CHANNEL, (event) => {
+    if (!isTrusted(event)) return;
+    app.relaunch();
+    app.quit();
   });
   // Exported conversations are saved where the person chooses.
   bindSaveFile(ipcMain, {
@@ -112,13 +146,16 @@ registerAppScheme(protocol);
 if (!claimSingleInstance(() => mainWindow)) {
   app.quit();
 } else {
-  void app.whenReady().then(() => {
+  void app.whenReady().then(async () => {
     secureSession(session.defaultSession);
     quietSession(session.defaultSession);
     installAppProtocol(protocol, rendererDir);
     installApplicationMenu();
-    startService();
+    const { error, view } = await runScheduledDataMove();
+    startService(error);
     openMainWindow();
+    // After the main window opens: closing the last window would quit the app.
+    view?.close();
     // macOS keeps the app running with no windows; clicking the dock icon opens one again.
     app.on("activate", () => {
       if (mainWindow === null) openMainWindow();

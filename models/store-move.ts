@@ -44,7 +44,7 @@ const PARTS = ["models", "downloads"] as const;
 /** Locks are per process and per moment: never carried to the new place. */
 const SKIPPED = new Set([join("models", ".locks")]);
 /** Files the OS drops into folders; a folder holding only these counts as empty. */
-const OS_LITTER = new Set([".DS_Store", "Thumbs.db", "desktop.ini"]);
+export const OS_LITTER = new Set([".DS_Store", "Thumbs.db", "desktop.ini"]);
 
 export type MovePhase = "checking" | "copying" | "verifying" | "switching" | "cleaning";
 
@@ -146,7 +146,7 @@ async function isDirectory(path: string): Promise<boolean> {
 }
 
 /** The nearest folder at or above `path` that exists. */
-async function existingAncestor(path: string): Promise<string> {
+export async function existingAncestor(path: string): Promise<string> {
   let dir = resolve(path);
   while (!(await isDirectory(dir))) {
     const up = dirname(dir);
@@ -187,7 +187,7 @@ async function storeEntries(root: string) {
   return entries;
 }
 
-async function visibleEntries(dir: string): Promise<string[]> {
+export async function visibleEntries(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((name) => !OS_LITTER.has(name));
 }
 
@@ -313,7 +313,7 @@ async function assertNoLiveLocks(paths: ElmwoodPaths): Promise<void> {
 }
 
 /** By trying: permission bits do not tell (root passes them, a read-only disk or /proc does not). */
-async function assertWritable(dir: string): Promise<void> {
+export async function assertWritable(dir: string): Promise<void> {
   const probe = join(dir, `.elmwood-write-test-${process.pid}-${randomBytes(4).toString("hex")}`);
   try {
     await mkdir(probe);
@@ -501,7 +501,7 @@ function throttled(options: MoveOptions) {
   };
 }
 
-async function copyHashed(
+export async function copyHashed(
   source: string,
   target: string,
   signal: AbortSignal | undefined,
@@ -533,7 +533,7 @@ async function copyHashed(
   return hash.digest("hex");
 }
 
-async function hashFile(path: string, signal: AbortSignal | undefined): Promise<string> {
+export async function hashFile(path: string, signal: AbortSignal | undefined): Promise<string> {
   const hash = createHash("sha256");
   try {
     for await (const chunk of createReadStream(path, { signal })) hash.update(chunk as Buffer);
@@ -627,7 +627,7 @@ async function switchPointer(paths: ElmwoodPaths, root: string): Promise<void> {
  * downloads/ is rewritten into the new one, so the model still knows its checkpoint (to offer
  * "Free space") after the move. Only that field changes; a manifest already rebased is left alone.
  */
-async function rebaseManifestSources(
+export async function rebaseManifestSources(
   modelsDir: string,
   fromDownloads: string,
   toDownloads: string,

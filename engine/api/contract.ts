@@ -685,6 +685,23 @@ export const StorageInfo = z.object({
   moving: z.object({ jobId: Id, to: z.string() }).nullable(),
   /** An interrupted move that could not be finished or undone at start (a disk unplugged). */
   problem: ErrorInfo.nullable(),
+  /** Whether Settings can move the data folder (not when ELMWOOD_HOME or the program chose it). */
+  dataFolderMovable: z.boolean(),
+  /** The data folder profile-location.json names could not be reached: this says why (the default one is used). */
+  dataFolderProblem: z.string().nullable(),
+  /** A move of the data folder waiting for the next start, or one that failed there (the data stayed). */
+  dataMove: z
+    .object({
+      state: z.enum(["scheduled", "failed"]),
+      to: z.string(),
+      scheduledAt: z.string(),
+      error: ErrorInfo.nullable(),
+      /** Other Elmwood processes that have the data folder open now: the move waits until they quit. */
+      blockedBy: z.array(z.string()),
+    })
+    .nullable(),
+  /** This start moved the data folder: from where, to where. */
+  dataMoved: z.object({ from: z.string(), to: z.string() }).nullable(),
 });
 
 /** What choosing a folder as the models folder would do. */
@@ -950,6 +967,13 @@ export const calls = {
   ),
   /** Stops a move before it switches (afterwards it finishes: a rename and a pointer). */
   "storage.cancelMove": call(z.strictObject({ jobId: Id }), z.object({ cancelled: z.boolean() })),
+  /**
+   * The data folder (the profile) cannot move while Elmwood has its database open: this checks the
+   * folder (new or empty, writable, room enough) and schedules the move for the next start.
+   */
+  "storage.scheduleDataMove": call(z.strictObject({ /** An absolute path. */ path: FsPath }), StorageInfo),
+  /** Forgets a scheduled move of the data folder, or one that failed; storage.get's dataMove is then null. */
+  "storage.cancelDataMove": call(Empty, StorageInfo),
 
   // Documents. Indexing reports documents.progress; summaries summary.progress; answers answer.progress.
   "documents.addFolder": call(z.strictObject({ path: FsPath }), FolderStatus),

@@ -51,6 +51,8 @@ export const CALL_NAMES = [
   "storage.inspect",
   "storage.moveModels",
   "storage.cancelMove",
+  "storage.scheduleDataMove",
+  "storage.cancelDataMove",
   "documents.addFolder",
   "documents.removeFolder",
   "documents.status",
@@ -112,6 +114,9 @@ export const IPC_CHOOSE_FOLDER_CHANNEL = "elmwood:choose-folder";
 
 /** Desktop only: the system's save dialog, then the file written (browser mode downloads instead). */
 export const IPC_SAVE_FILE_CHANNEL = "elmwood:save-file";
+
+/** Desktop only: quit and start again (a data folder move runs at the start). */
+export const IPC_RESTART_CHANNEL = "elmwood:restart";
 
 export function ipcCallChannel(name: CallName): string {
   return `elmwood:call:${name}`;

@@ -3,6 +3,7 @@
  * registered here; this file only dispatches and turns errors into one clear line and an exit code.
  */
 import { ElmwoodError, isElmwoodError } from "../errors.ts";
+import { applyPendingDataMove } from "../profile/data-move.ts";
 import type { Command } from "./command.ts";
 import { commands } from "./commands/index.ts";
 
@@ -27,6 +28,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
+    // A move of the data folder scheduled in Settings runs before any command opens the profile.
+    await applyPendingDataMove({ log: (line) => process.stderr.write(`${line}\n`) });
     return (await command.run(rest)) ?? 0;
   } catch (error) {
     const line = isElmwoodError(error)

@@ -8,6 +8,7 @@ import { dirname } from "node:path";
 import Database from "libsql";
 import { ElmwoodError } from "../errors.ts";
 import { elmwoodPaths } from "../paths.ts";
+import { holdProfile } from "../profile/leases.ts";
 
 export type Db = Database.Database;
 export type Statement = Database.Statement;
@@ -76,7 +77,23 @@ export function openDatabase(path: string = elmwoodPaths().database): Db {
   // WAL makes NORMAL durable against application crashes; only power loss can drop the last commit.
   db.pragma("synchronous = NORMAL");
   db.pragma("foreign_keys = ON");
-  migrate(db);
+  try {
+    migrate(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  if (path === ":memory:") return db;
+  // While it is open, the profile must not move (engine/profile/leases.ts).
+  const lease = holdProfile(dirname(path));
+  const close = db.close.bind(db);
+  db.close = () => {
+    try {
+      return close();
+    } finally {
+      lease.release();
+    }
+  };
   return db;
 }
 

@@ -1,8 +1,8 @@
 /**
  * The renderer's only door to the app: window.elmwood = { version, call(name, input), on(event,
  * listener) }, exactly the contract (engine/api/contract.ts's ElmwoodApi), plus the desktop-only
- * helpers a browser page cannot have: the path of a dropped file, the system folder picker and the
- * save dialog (main/save-file.ts). Channels come from the contract's list of names; nothing else of
+ * helpers a browser page cannot have: the path of a dropped file, the system folder picker, the
+ * save dialog (main/save-file.ts) and restarting the app. Channels come from the contract's list of names; nothing else of
  * ipcRenderer reaches the page. A failed call rejects with a plain { name: "ElmwoodError", code,
  * message, hint } object, since the context bridge would strip an Error's own fields.
  */
@@ -10,6 +10,7 @@ import { contextBridge, type IpcRendererEvent, ipcRenderer, webUtils } from "ele
 import {
   IPC_CHOOSE_FOLDER_CHANNEL,
   IPC_EVENT_CHANNEL,
+  IPC_RESTART_CHANNEL,
   IPC_SAVE_FILE_CHANNEL,
   ipcCallChannel,
   isCallName,
@@ -86,7 +87,12 @@ async function saveFile(file: unknown): Promise<{ saved: boolean }> {
   return { saved: answer?.saved === true };
 }
 
+/** Quits and starts the app again (a scheduled move of the data folder runs then). */
+async function restart(): Promise<void> {
+  await ipcRenderer.invoke(IPC_RESTART_CHANNEL);
+}
+
 contextBridge.exposeInMainWorld(
   "elmwood",
-  Object.freeze({ version: __ELMWOOD_VERSION__, call, on, pathForFile, chooseFolder, saveFile }),
+  Object.freeze({ version: __ELMWOOD_VERSION__, call, on, pathForFile, chooseFolder, saveFile, restart }),
 );

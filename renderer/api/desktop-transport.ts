@@ -16,6 +16,8 @@ export interface DesktopExtras {
   chooseFolder?(): Promise<string | null>;
   /** The system's save dialog, then the file written there; saved is false when the person cancels. */
   saveFile?(file: { filename: string; mimeType: string; content: string }): Promise<{ saved: boolean }>;
+  /** Quits the app and starts it again (a scheduled move of the data folder runs at the start). */
+  restart?(): Promise<void>;
 }
 
 export type DesktopBridge = ElmwoodApi & DesktopExtras;

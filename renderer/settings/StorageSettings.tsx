@@ -1,5 +1,6 @@
 /**
- * Settings → Data and models: where the profile and the models are, and moving the models folder.
+ * Settings → Data and models: where the profile and the models are, moving the models folder, and
+ * scheduling a move of the data folder (DataFolderMove.tsx).
  * A folder is checked first (typed, or chosen with the system dialog on the desktop), so the person
  * sees what will happen (a rename, or so many GB copied to another disk) before anything moves.
  */
@@ -10,6 +11,7 @@ import { ProgressBar } from "../components/ProgressBar.tsx";
 import { formatBytes } from "../lib/format.ts";
 import type { StoreMoveJob } from "../stores/storage-store.ts";
 import { useStorage, useStores } from "../stores/stores.tsx";
+import { DataFolderMove } from "./DataFolderMove.tsx";
 
 type Progress = Extract<StoreMoveEvent, { type: "progress" }>;
 
@@ -131,11 +133,13 @@ export function StorageSettings() {
         </div>
       </dl>
       <p className="muted small">
-        The data folder holds your conversations, settings and search index in a database Elmwood keeps open
-        while it runs, so it cannot move while Elmwood is running. To keep it elsewhere, quit Elmwood, move
-        the folder, and start Elmwood with ELMWOOD_HOME set to its new place
-        {info?.dataFolderFromEnvironment ? " (ELMWOOD_HOME chose this one)" : ""}.
+        The data folder holds your conversations, settings and search index (and the models, unless they are
+        kept elsewhere) in a database Elmwood keeps open while it runs, so it moves when Elmwood starts next.
+        {info?.dataFolderFromEnvironment
+          ? " ELMWOOD_HOME chose this one: to keep it elsewhere, quit Elmwood, move the folder, and set ELMWOOD_HOME to its new place."
+          : " Starting Elmwood with ELMWOOD_HOME set uses that folder instead."}
       </p>
+      {info ? <DataFolderMove info={info} /> : null}
       <p className="muted small">
         The models folder holds the converted models and the downloaded checkpoints (in models and downloads
         inside it), and can move now: on the same disk in a moment, to another disk by copying, checking the

@@ -1,7 +1,8 @@
 /**
  * Where Elmwood keeps things, as Settings shows it, and moving the models folder: check a folder
  * first (what choosing it would do), then move there or use the store already there, following the
- * move's progress until it is done, failed or cancelled.
+ * move's progress until it is done, failed or cancelled. The data folder moves at the next start:
+ * here it is only scheduled, or the schedule cancelled.
  */
 import { createStore, type StoreApi } from "zustand/vanilla";
 import type { ErrorInfo, StorageInfo, StoreDestination, StoreMoveEvent } from "../../engine/api/contract.ts";
@@ -27,12 +28,19 @@ export interface StorageStore {
   checking: boolean;
   move: StoreMoveJob | null;
   error: ErrorInfo | null;
+  /** Why scheduling (or cancelling) a move of the data folder failed. */
+  dataError: ErrorInfo | null;
+  /** A data folder call is on its way. */
+  scheduling: boolean;
   refresh(): Promise<void>;
   inspect(path: string): Promise<void>;
   clearDestination(): void;
   start(path: string, mode: "move" | "use-existing"): Promise<void>;
   cancel(): Promise<void>;
   dismiss(): void;
+  scheduleDataMove(path: string): Promise<boolean>;
+  cancelDataMove(): Promise<void>;
+  dismissDataError(): void;
 }
 
 export function createStorageStore(client: ElmwoodClient): StoreApi<StorageStore> & { dispose(): void } {
@@ -42,6 +50,8 @@ export function createStorageStore(client: ElmwoodClient): StoreApi<StorageStore
     checking: false,
     move: null,
     error: null,
+    dataError: null,
+    scheduling: false,
 
     async refresh() {
       try {
@@ -97,6 +107,28 @@ export function createStorageStore(client: ElmwoodClient): StoreApi<StorageStore
     },
 
     dismiss: () => set({ move: null, error: null }),
+
+    async scheduleDataMove(path) {
+      set({ scheduling: true, dataError: null });
+      try {
+        set({ info: await client.storage.scheduleDataMove({ path }), scheduling: false });
+        return true;
+      } catch (error) {
+        set({ scheduling: false, dataError: asErrorInfo(error) });
+        return false;
+      }
+    },
+
+    async cancelDataMove() {
+      set({ scheduling: true, dataError: null });
+      try {
+        set({ info: await client.storage.cancelDataMove(), scheduling: false });
+      } catch (error) {
+        set({ scheduling: false, dataError: asErrorInfo(error) });
+      }
+    },
+
+    dismissDataError: () => set({ dataError: null }),
   }));
 
   const stop = client.on("storage.progress", ({ jobId, target, event }) => {

@@ -1,7 +1,7 @@
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from "electron";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { CALL_NAMES, type EventName, type EventPayload, ipcCallChannel } from "../../engine/api/contract.ts";
-import { IPC_SAVE_FILE_CHANNEL } from "../../engine/api/names.ts";
+import { IPC_RESTART_CHANNEL, IPC_SAVE_FILE_CHANNEL } from "../../engine/api/names.ts";
 import { ElmwoodError } from "../../engine/errors.ts";
 import { bindContract, type ContractService } from "../../main/ipc.ts";
 
@@ -175,16 +175,27 @@ describe("the preload's window.elmwood", () => {
     api = electron.exposed.elmwood as typeof api;
   });
 
-  it("exposes exactly version, call, on and the three desktop helpers", () => {
+  it("exposes exactly version, call, on and the four desktop helpers", () => {
     expect(Object.keys(api).sort()).toEqual([
       "call",
       "chooseFolder",
       "on",
       "pathForFile",
+      "restart",
       "saveFile",
       "version",
     ]);
     expect(Object.isFrozen(api)).toBe(true);
+  });
+
+  it("restart asks main's restart channel, with nothing else", async () => {
+    const received: unknown[][] = [];
+    electron.ipcMain.handle(IPC_RESTART_CHANNEL, (_event: unknown, ...args: unknown[]) => {
+      received.push(args);
+    });
+    await (api as unknown as { restart(): Promise<void> }).restart();
+    expect(received).toEqual([[]]);
+    electron.ipcMain.removeHandler(IPC_RESTART_CHANNEL);
   });
 
   it("saveFile hands the file to main's save channel and reports saved, cancelled or the failure", async () => {

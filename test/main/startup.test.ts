@@ -19,6 +19,7 @@ const fake = await vi.hoisted(async () => {
     // Chromium's background networking off (main/offline.ts): switches only count before ready.
     commandLine: { appendSwitch: vi.fn((name: string) => order.push(`switch:${name}`)) },
     requestSingleInstanceLock: vi.fn(() => true),
+    relaunch: vi.fn(),
     whenReady: vi.fn(() => ready),
     quit: vi.fn(),
   });
@@ -34,13 +35,21 @@ const fake = await vi.hoisted(async () => {
     encryptString: vi.fn((plain: string) => Buffer.from(`sealed:${plain}`)),
     decryptString: vi.fn((sealed: Buffer) => sealed.toString().replace(/^sealed:/, "")),
   };
-  return { order, app, protocol, serviceOptions, safeStorage, ready: () => markReady() };
+  const windows: { webContents: object }[] = [];
+  return { order, app, protocol, serviceOptions, safeStorage, windows, ready: () => markReady() };
 });
 
 vi.mock("electron", async () => {
   const { EventEmitter } = await import("node:events");
   class FakeBrowserWindow extends EventEmitter {
-    readonly webContents = Object.assign(new EventEmitter(), { setWindowOpenHandler: vi.fn() });
+    readonly webContents = Object.assign(new EventEmitter(), {
+      setWindowOpenHandler: vi.fn(),
+      mainFrame: { url: "app://elmwood/index.html" },
+    });
+    constructor() {
+      super();
+      fake.windows.push(this);
+    }
     loadURL = vi.fn(async (url: string) => {
       fake.order.push(`loadURL:${url}`);
     });
@@ -68,9 +77,18 @@ vi.mock("electron", async () => {
   return { ...electron, default: electron };
 });
 
+vi.mock("../../engine/profile/data-move.ts", () => ({
+  readDataMove: vi.fn(async () => null),
+  // A move of the data folder scheduled in Settings runs before the service opens the profile.
+  applyPendingDataMove: vi.fn(async () => {
+    fake.order.push("applyPendingDataMove");
+    return null;
+  }),
+}));
 vi.mock("../../engine/service.ts", () => ({
   ElmwoodService: class {
     constructor(options: Record<string, unknown>) {
+      fake.order.push("service");
       fake.serviceOptions.push(options);
     }
     call = vi.fn();
@@ -118,6 +136,8 @@ describe("starting the desktop app", () => {
       "registerSchemesAsPrivileged",
       "secureSession",
       "handle:app",
+      "applyPendingDataMove",
+      "service",
       "loadURL:app://elmwood/index.html",
     ]);
   });
@@ -128,5 +148,22 @@ describe("starting the desktop app", () => {
     expect(keys.storage).toBe("encrypted");
     await keys.set("gpu", "sk-secret");
     expect(fake.safeStorage.encryptString).toHaveBeenCalledWith("sk-secret");
+  });
+
+  it("restarts for the app's own page only (Settings' Restart now, after scheduling a data folder move)", async () => {
+    const { ipcMain } = await import("electron");
+    const { IPC_RESTART_CHANNEL } = await import("../../engine/api/names.ts");
+    const handle = vi
+      .mocked(ipcMain.handle)
+      .mock.calls.find(([channel]) => channel === IPC_RESTART_CHANNEL)?.[1];
+    expect(handle).toBeDefined();
+    const [window] = fake.windows;
+    const contents = window.webContents as { mainFrame: { url: string } };
+    const stranger = { sender: contents, senderFrame: { url: "https://example.com/" } };
+    await handle?.(stranger as never);
+    expect(fake.app.relaunch).not.toHaveBeenCalled();
+    await handle?.({ sender: contents, senderFrame: contents.mainFrame } as never);
+    expect(fake.app.relaunch).toHaveBeenCalledTimes(1);
+    expect(fake.app.quit).toHaveBeenCalled();
   });
 });

@@ -1,6 +1,7 @@
 /** Mounting views in happy-dom without a testing library: render inside act, type, press keys. */
 import { act, type ReactNode } from "react";
 import { createRoot, type Root } from "react-dom/client";
+import type { DesktopExtras } from "../../renderer/api/desktop-transport.ts";
 import { createStores, type Stores, StoresProvider } from "../../renderer/stores/stores.tsx";
 import type { FakeApi } from "./fake-api.ts";
 
@@ -12,10 +13,11 @@ export interface Mounted {
   unmount(): void;
 }
 
-export async function mount(api: FakeApi, view: ReactNode): Promise<Mounted> {
+/** `extras` plays the desktop app's preload (a folder picker, restarting); none is browser mode. */
+export async function mount(api: FakeApi, view: ReactNode, extras: DesktopExtras = {}): Promise<Mounted> {
   const container = document.createElement("div");
   document.body.append(container);
-  const stores = createStores(api.client);
+  const stores = createStores(api.client, extras);
   let root: Root | undefined;
   await act(async () => {
     root = createRoot(container);

@@ -213,6 +213,10 @@ describe("moving the models folder from Settings", () => {
     downloadsPath: "/home/ann/.local/share/elmwood/downloads",
     moving: null,
     problem: null,
+    dataFolderMovable: true,
+    dataFolderProblem: null,
+    dataMove: null,
+    dataMoved: null,
   };
 
   function storageApi() {

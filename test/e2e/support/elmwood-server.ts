@@ -43,15 +43,28 @@ async function announced(child: ChildProcess): Promise<{ url: string; origin: st
   });
 }
 
-export async function startElmwood(home: string, options: { hubUrl?: string } = {}): Promise<Elmwood> {
+/**
+ * `xdgDataHome` starts it as a person does without ELMWOOD_HOME: the profile is then found in the
+ * app-data folder under it ($XDG_DATA_HOME/elmwood, on Linux), or where profile-location.json there
+ * says, and `home` is not used.
+ */
+export async function startElmwood(
+  home: string,
+  options: { hubUrl?: string; xdgDataHome?: string } = {},
+): Promise<Elmwood> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ELMWOOD_HOME: home,
+    HF_ENDPOINT: options.hubUrl ?? "http://127.0.0.1:9",
+    HF_TOKEN: "",
+    NODE_ENV: "production",
+  };
+  if (options.xdgDataHome) {
+    delete env.ELMWOOD_HOME;
+    env.XDG_DATA_HOME = options.xdgDataHome;
+  }
   const child = spawn(process.execPath, [ELMWOOD, "serve", "--port", "0", "--json"], {
-    env: {
-      ...process.env,
-      ELMWOOD_HOME: home,
-      HF_ENDPOINT: options.hubUrl ?? "http://127.0.0.1:9",
-      HF_TOKEN: "",
-      NODE_ENV: "production",
-    },
+    env,
     stdio: ["ignore", "pipe", "pipe"],
   });
   const { url, origin } = await announced(child);
