@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --provider P] [--precision int4,...] [--threads N]`: OpenELM-270M-shaped random
+ * `npm run bench [-- --provider P] [--precision int4,...] [--threads N] [--block-size 32|64|128]`: OpenELM-270M-shaped random
  * checkpoint (built once and cached in .cache/bench), converted to each precision, each measured in
  * its own process. Prints a table, then one JSON object as the last line.
  */
@@ -13,7 +13,7 @@ import { parseArgs, promisify } from "node:util";
 import { build } from "vite";
 import { ElmwoodError } from "../engine/errors.ts";
 import { convertCheckpoint } from "../engine/openelm/convert.ts";
-import type { Precision } from "../engine/openelm/graph.ts";
+import { BLOCK_SIZES, type BlockSize, defaultBlockSize, type Precision } from "../engine/openelm/graph.ts";
 import { DATA_FILE } from "../engine/openelm/manifest.ts";
 import {
   defaultThreads,
@@ -72,6 +72,8 @@ async function benchEngine(args: string[]): Promise<Record<string, unknown>> {
       precision: { type: "string", default: "fp32,int8,int4" },
       threads: { type: "string" },
       cache: { type: "string", default: ".cache/bench" },
+      // Another block size than each precision's default, to measure what the default buys.
+      "block-size": { type: "string" },
     },
   });
   // "all": the CPU and every GPU provider this platform has; those that cannot start are reported.
@@ -79,6 +81,10 @@ async function benchEngine(args: string[]): Promise<Record<string, unknown>> {
     values.provider === "all" ? ["cpu", ...gpuCandidates()] : [parseProviderChoice(values.provider)];
   const threads = values.threads ? Number(values.threads) : defaultThreads();
   const precisions = (values.precision ?? "").split(",") as Precision[];
+  const blockSizeArg = values["block-size"] === undefined ? undefined : Number(values["block-size"]);
+  if (blockSizeArg !== undefined && !BLOCK_SIZES.includes(blockSizeArg as BlockSize)) {
+    throw new Error(`--block-size must be one of ${BLOCK_SIZES.join(", ")}`);
+  }
   const cache = resolve(values.cache ?? ".cache/bench");
   const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -100,11 +106,14 @@ async function benchEngine(args: string[]): Promise<Record<string, unknown>> {
   const rows: Record<string, unknown>[] = [];
   const skipped: { provider: string; reason: string }[] = [];
   for (const precision of precisions) {
+    const blockSize =
+      precision === "fp32" ? null : ((blockSizeArg as BlockSize | undefined) ?? defaultBlockSize(precision));
+    const blocks = blockSize === null || blockSize === defaultBlockSize(precision) ? "" : `-b${blockSize}`;
     // The suffix changes whenever the converted graph or format does (v3: int4 block 128).
-    const model = join(cache, `model-${precision}-v3`);
+    const model = join(cache, `model-${precision}${blocks}-v3`);
     if (!existsSync(join(model, "manifest.json"))) {
-      log(`converting to ${precision}...`);
-      await convertCheckpoint(checkpoint, model, { precision });
+      log(`converting to ${precision}${blocks ? ` in blocks of ${blockSize}` : ""}...`);
+      await convertCheckpoint(checkpoint, model, { precision, blockSize: blockSize ?? undefined });
     }
     const weightBytes = (await stat(join(model, DATA_FILE))).size;
     const limit = bandwidth / weightBytes; // tokens/s if each token only had to read the weights once
@@ -127,6 +136,8 @@ async function benchEngine(args: string[]): Promise<Record<string, unknown>> {
       }
       rows.push({
         precision,
+        blockSize,
+        format: `${precision}${blocks ? ` b${blockSize}` : ""}`,
         ...result,
         weightBytesPerToken: weightBytes,
         decodeLimitTokensPerSecond: limit,
@@ -154,7 +165,7 @@ async function benchEngine(args: string[]): Promise<Record<string, unknown>> {
     "peak RSS MB",
   ];
   const table = rows.map((r) => [
-    r.precision,
+    r.format,
     r.provider,
     fmt(r.loadMs, 0),
     fmt(r.prefillTokensPerSecond),
@@ -186,7 +197,7 @@ async function benchEngine(args: string[]): Promise<Record<string, unknown>> {
       executorMs: number | null;
       topOperators: { op: string; ms: number }[] | null;
     };
-    const where = `${r.precision} on ${r.provider}`;
+    const where = `${r.format} on ${r.provider}`;
     process.stdout.write(
       `${where}, per decoded token: ${fmt(t.totalMs, 2)} ms = onnxruntime run ${fmt(t.onnxruntimeRunMs, 2)} ms` +
         ` + copying in and out ${fmt(t.copyInOutMs, 3)} ms + our loop ${fmt(t.ownLoopMs, 2)} ms` +

@@ -156,18 +156,24 @@ export async function existingAncestor(path: string): Promise<string> {
   return dir;
 }
 
-/** Files below `dir`, relative to `base`, with their sizes; folders listed too so empty ones survive. */
-async function walk(
-  base: string,
-  dir: string,
-  out: { path: string; bytes: number; kind: "file" | "dir" | "link" }[],
-) {
+/** A file, folder or link of a tree being moved, relative to the tree's base. */
+export interface TreeEntry {
+  path: string;
+  bytes: number;
+  kind: "file" | "dir" | "link";
+}
+
+/**
+ * Files below `dir`, relative to `base`, with their sizes; folders listed too so empty ones survive.
+ * The models' lock files are left out: they belong to processes that are gone by the time a move runs.
+ */
+export async function walkTree(base: string, dir: string, out: TreeEntry[]): Promise<TreeEntry[]> {
   for (const entry of await readdir(join(base, dir), { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (SKIPPED.has(path)) continue;
     if (entry.isDirectory()) {
       out.push({ path, bytes: 0, kind: "dir" });
-      await walk(base, path, out);
+      await walkTree(base, path, out);
     } else if (entry.isSymbolicLink()) {
       out.push({ path, bytes: 0, kind: "link" });
     } else if (entry.isFile()) {
@@ -178,11 +184,11 @@ async function walk(
 }
 
 async function storeEntries(root: string) {
-  const entries: { path: string; bytes: number; kind: "file" | "dir" | "link" }[] = [];
+  const entries: TreeEntry[] = [];
   for (const part of PARTS) {
     if (!(await isDirectory(join(root, part)))) continue;
     entries.push({ path: part, bytes: 0, kind: "dir" });
-    await walk(root, part, entries);
+    await walkTree(root, part, entries);
   }
   return entries;
 }

@@ -5,18 +5,27 @@ export function numberOption(
   value: string | undefined,
   option: string,
   fallback: number,
-  rules: { integer?: boolean; min?: number } = {},
+  rules: { integer?: boolean; min?: number; max?: number } = {},
 ): number {
   if (value === undefined) return fallback;
   const n = Number(value);
+  const { integer, min, max } = rules;
   if (
     value.trim() === "" ||
     !Number.isFinite(n) ||
-    (rules.integer && !Number.isInteger(n)) ||
-    (rules.min !== undefined && n < rules.min)
+    (integer && !Number.isInteger(n)) ||
+    (min !== undefined && n < min) ||
+    (max !== undefined && n > max)
   ) {
-    const kind = rules.integer ? "a whole number" : "a number";
-    const bound = rules.min !== undefined ? ` of at least ${rules.min}` : "";
+    const kind = integer ? "a whole number" : "a number";
+    const bound =
+      min !== undefined && max !== undefined
+        ? ` from ${min} to ${max}`
+        : min !== undefined
+          ? ` of at least ${min}`
+          : max !== undefined
+            ? ` of at most ${max}`
+            : "";
     throw new ElmwoodError(
       "BAD_INPUT",
       `${option} must be ${kind}${bound} (got '${value}').`,

@@ -8,7 +8,13 @@ import { isAbsolute, join, resolve } from "node:path";
 import { formatBytes } from "../../models/catalog.ts";
 import { type FreeSpaceProbe, freeSpaceOnDisk } from "../../models/disk.ts";
 import { isInside } from "../../models/store.ts";
-import { assertWritable, existingAncestor, OS_LITTER } from "../../models/store-move.ts";
+import {
+  assertWritable,
+  existingAncestor,
+  OS_LITTER,
+  type TreeEntry,
+  walkTree,
+} from "../../models/store-move.ts";
 import { ElmwoodError } from "../errors.ts";
 import { type ElmwoodPaths, PROFILE_POINTER, type ProfileLocation } from "../paths.ts";
 import { LEASES_FOLDER } from "./leases.ts";
@@ -42,29 +48,6 @@ export async function profileEntries(home: string): Promise<string[]> {
   return names.filter((name) => !NOT_CARRIED.has(name) && !name.startsWith(STAGING_PREFIX)).sort();
 }
 
-export interface TreeEntry {
-  path: string;
-  bytes: number;
-  kind: "file" | "dir" | "link";
-}
-
-async function walk(base: string, dir: string, out: TreeEntry[]): Promise<TreeEntry[]> {
-  for (const entry of await readdir(join(base, dir), { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    // Locks belong to the processes that took them, all gone by now.
-    if (path === join("models", ".locks")) continue;
-    if (entry.isDirectory()) {
-      out.push({ path, bytes: 0, kind: "dir" });
-      await walk(base, path, out);
-    } else if (entry.isSymbolicLink()) {
-      out.push({ path, bytes: 0, kind: "link" });
-    } else if (entry.isFile()) {
-      out.push({ path, bytes: (await stat(join(base, path))).size, kind: "file" });
-    }
-  }
-  return out;
-}
-
 const SQLITE_SIDE_FILE = /\.db-(wal|shm|journal)$/;
 
 /**
@@ -87,7 +70,7 @@ export async function treeOf(home: string, names: string[]): Promise<TreeEntry[]
     }
     if (info.isDirectory()) {
       out.push({ path: name, bytes: 0, kind: "dir" });
-      await walk(home, name, out);
+      await walkTree(home, name, out);
     } else if (info.isSymbolicLink()) out.push({ path: name, bytes: 0, kind: "link" });
     else if (info.isFile()) out.push({ path: name, bytes: info.size, kind: "file" });
   }

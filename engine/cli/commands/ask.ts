@@ -11,6 +11,7 @@ import { ElmwoodError } from "../../errors.ts";
 import { type Command, log, printJson } from "../command.ts";
 import { closeCompletions, loadCompletion } from "../completion-model.ts";
 import { MODEL_OPTIONS, parseModelArgs } from "../model-arg.ts";
+import { numberOption } from "../parse.ts";
 
 export const ask: Command = {
   name: "ask",
@@ -39,13 +40,7 @@ export const ask: Command = {
         'Ask something: elmwood ask "when is the invoice due?"',
       );
     }
-    const limit = values.limit === undefined ? 8 : Number(values.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 20) {
-      throw new ElmwoodError(
-        "BAD_INPUT",
-        `--limit must be a whole number from 1 to 20, not '${values.limit}'.`,
-      );
-    }
+    const limit = numberOption(values.limit, "--limit", 8, { integer: true, min: 1, max: 20 });
     const modelArgs = parseModelArgs(values);
     const folders = values.folder?.map((f) => resolve(f));
 

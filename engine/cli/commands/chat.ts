@@ -11,6 +11,7 @@ import type { ConversationSummary, ExportFormat } from "../../api/contract.ts";
 import type { ConversationStore } from "../../chat/store.ts";
 import { ElmwoodError } from "../../errors.ts";
 import { type Command, log, printJson } from "../command.ts";
+import { numberOption } from "../parse.ts";
 
 const USAGE = `chat <list|export|import> ...
   chat list [--limit N] [--json]            conversations, most recent first, with their ids
@@ -83,13 +84,7 @@ async function list(args: string[]): Promise<number> {
     options: { limit: { type: "string" }, json: { type: "boolean" } },
   });
   if (positionals.length) throw new ElmwoodError("BAD_INPUT", "'chat list' takes no arguments.", USAGE);
-  const limit = values.limit === undefined ? 50 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
-    throw new ElmwoodError(
-      "BAD_INPUT",
-      `--limit must be a whole number from 1 to 10000, not '${values.limit}'.`,
-    );
-  }
+  const limit = numberOption(values.limit, "--limit", 50, { integer: true, min: 1, max: 10_000 });
   return withStore(async (store) => {
     const { conversations, total } = store.list(limit, 0);
     if (values.json) {

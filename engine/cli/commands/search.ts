@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import type { DocumentKind } from "../../documents/types.ts";
 import { ElmwoodError } from "../../errors.ts";
 import { type Command, log, printJson } from "../command.ts";
+import { numberOption } from "../parse.ts";
 
 const KINDS: DocumentKind[] = ["pdf", "docx", "html", "markdown", "text", "code"];
 
@@ -40,13 +41,7 @@ export const search: Command = {
         "Nothing to search for.",
         "Give some words: elmwood search <query>.",
       );
-    const limit = values.limit === undefined ? 10 : Number(values.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-      throw new ElmwoodError(
-        "BAD_INPUT",
-        `--limit must be a whole number from 1 to 100, not '${values.limit}'.`,
-      );
-    }
+    const limit = numberOption(values.limit, "--limit", 10, { integer: true, min: 1, max: 100 });
     for (const kind of values.type ?? []) {
       if (!KINDS.includes(kind as DocumentKind)) {
         throw new ElmwoodError("BAD_INPUT", `Unknown --type '${kind}'.`, `Use one of: ${KINDS.join(", ")}.`);
