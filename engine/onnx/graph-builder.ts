@@ -80,7 +80,14 @@ export class GraphBuilder {
   private readonly outputs: ValueSpec[] = [];
   private readonly names = new Set<string>();
 
-  constructor(readonly graphName: string) {}
+  /**
+   * `opset` is the default domain's version (com.microsoft stays at 1); the IR version follows it:
+   * ONNX opset 21 came with IR 10 and 23-24 with IR 11, but IR 8 is enough for what opset 21 uses.
+   */
+  constructor(
+    readonly graphName: string,
+    private readonly opset = 21,
+  ) {}
 
   input(spec: ValueSpec): string {
     this.inputs.push(spec);
@@ -111,7 +118,7 @@ export class GraphBuilder {
     return spec.outputs;
   }
 
-  /** Serializes the model (opset 21 plus com.microsoft 1, IR 8 as onnx-proto knows it). */
+  /** Serializes the model (the builder's opset plus com.microsoft 1). */
   encode(meta: Record<string, string> = {}): Uint8Array {
     const graph = onnx.GraphProto.create({
       name: this.graphName,
@@ -147,10 +154,10 @@ export class GraphBuilder {
       output: this.outputs.map(valueInfo),
     });
     const model = onnx.ModelProto.create({
-      irVersion: 8,
+      irVersion: this.opset >= 23 ? 11 : 8,
       producerName: "elmwood",
       opsetImport: [
-        { domain: "", version: 21 },
+        { domain: "", version: this.opset },
         { domain: "com.microsoft", version: 1 },
       ],
       graph,

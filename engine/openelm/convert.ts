@@ -21,6 +21,7 @@ import {
   type WeightJob,
 } from "./graph.ts";
 import {
+  CPU_MODEL_FILE,
   DATA_FILE,
   MANIFEST_FILE,
   MANIFEST_FORMAT,
@@ -71,15 +72,27 @@ function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
 async function materialize(
   job: WeightJob,
   checkpoint: Checkpoint,
-  g: GraphBuilder,
+  graphs: readonly GraphBuilder[],
   data: ExternalDataWriter,
   bits: QuantBits | 0,
   blockSize: BlockSize,
 ): Promise<void> {
   const w = await checkpoint.readTensor(job.source);
   const names = initializerNames(job);
+  // Every graph of the model reads the same initializers (the tensors themselves are stored once).
+  const g = {
+    initializer: (spec: Parameters<GraphBuilder["initializer"]>[0]) => {
+      for (const graph of graphs) graph.initializer(spec);
+    },
+  };
   if (job.kind === "vector") {
-    g.initializer({ name: names.data, dataType: DataType.FLOAT, dims: [job.length], raw: floatBytes(w) });
+    const scaled = job.scale === undefined ? w : w.map((x) => x * (job.scale as number));
+    g.initializer({
+      name: names.data,
+      dataType: DataType.FLOAT,
+      dims: [job.length],
+      raw: floatBytes(scaled),
+    });
     return;
   }
   if (bits === 0) {
@@ -151,7 +164,8 @@ export async function convertCheckpoint(
     await mkdir(temp, { recursive: true });
     const bits = precision === "int4" ? 4 : precision === "int8" ? 8 : 0;
     const blockSize = options.blockSize ?? defaultBlockSize(precision);
-    const { builder, weights } = buildOpenElmGraph(checkpoint.config, precision, blockSize);
+    const { builder, weights } = buildOpenElmGraph(checkpoint.config, precision, blockSize, "grouped");
+    const cpuGraph = buildOpenElmGraph(checkpoint.config, precision, blockSize, "standard").builder;
     data = await ExternalDataWriter.create(join(temp, DATA_FILE), DATA_FILE);
 
     const total = checkpoint.totalBytes;
@@ -159,7 +173,7 @@ export async function convertCheckpoint(
     for (const job of weights) {
       throwIfAborted(signal, "Conversion");
       onProgress?.({ phase: "weights", done, total, tensor: job.source });
-      await materialize(job, checkpoint, builder, data, bits, blockSize);
+      await materialize(job, checkpoint, [builder, cpuGraph], data, bits, blockSize);
       done += checkpoint.tensors.get(job.source)?.byteLength ?? 0;
     }
     onProgress?.({ phase: "weights", done: total, total });
@@ -168,8 +182,19 @@ export async function convertCheckpoint(
     onProgress?.({ phase: "graph", done: 0, total: 1 });
     const dataFile = await data.close();
     data = undefined;
-    const model = builder.encode({ "elmwood.precision": precision });
-    await writeFile(join(temp, MODEL_FILE), model);
+    const graphFiles: ModelManifest["files"] = [];
+    for (const [file, graph] of [
+      [MODEL_FILE, builder],
+      [CPU_MODEL_FILE, cpuGraph],
+    ] as const) {
+      const bytes = graph.encode({ "elmwood.precision": precision });
+      await writeFile(join(temp, file), bytes);
+      graphFiles.push({
+        path: file,
+        bytes: bytes.byteLength,
+        sha256: createHash("sha256").update(bytes).digest("hex"),
+      });
+    }
     onProgress?.({ phase: "graph", done: 1, total: 1 });
 
     const manifest: ModelManifest = {
@@ -192,14 +217,7 @@ export async function convertCheckpoint(
       },
       contextLength: checkpoint.config.maxContextLength,
       ...(bits ? { quantization: { bits, blockSize, symmetric: true as const } } : {}),
-      files: [
-        {
-          path: MODEL_FILE,
-          bytes: model.byteLength,
-          sha256: createHash("sha256").update(model).digest("hex"),
-        },
-        { path: DATA_FILE, ...dataFile },
-      ],
+      files: [...graphFiles, { path: DATA_FILE, ...dataFile }],
       createdAt: new Date().toISOString(),
     };
     throwIfAborted(signal, "Conversion");

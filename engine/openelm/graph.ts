@@ -7,16 +7,29 @@
  * The graph does not touch weights: it declares which checkpoint tensor each initializer comes from
  * and in what form (`WeightJob`), and the converter streams them into external data afterwards.
  *
- * Inputs: input_ids int64 [1, S]; seqlens_k int32 [1] (index of the last valid position, i.e. total
- * length - 1); total_sequence_length int32 []; past_key_values.{i}.key/value float [1, kv_i, P, h]
- * (the runtime passes one max-length buffer per layer and binds it as the present output too, so the
- * cache is updated in place). Outputs: logits float [1, V] for the last position only (a prefill
- * never needs the others, and the head is the single largest matmul), present.{i}.key/value.
+ * Attention comes in two forms over the same weights (`AttentionKind`), because no one kernel is
+ * good everywhere:
+ *  - "grouped" (GPU providers): com.microsoft GroupQueryAttention does rotary, the cache write and
+ *    attention in one node. Inputs: input_ids int64 [1, S]; seqlens_k int32 [1] (total length - 1);
+ *    total_sequence_length int32 []; past_key_values.{i}.key/value float [1, kv_i, W, h], bound by
+ *    the runtime as present.{i}.key/value too, so the cache is updated in place.
+ *  - "standard" (the CPU): RotaryEmbedding, TensorScatter and ONNX Attention (opset 24).
+ *    onnxruntime's CPU GroupQueryAttention computes q.k and p.v with 128-bit loops and re-reads each
+ *    KV head once per query head, so decode slowed to about half its speed as the window filled; its
+ *    Attention runs on MLAS's GEMM kernels. Inputs: input_ids; past_length int64 [] (tokens already
+ *    cached); past_key_values.{i}.key/value float [1, L, kv_i * h], a view of the first L >= past_length
+ *    + S rows of the runtime's cache (rows in sequence order, so any prefix is contiguous), bound as
+ *    present.{i}.key/value too. TensorScatter writes the new rows at past_length in place, and a mask
+ *    hides rows past each query's position, so L can be rounded up and the view rebound seldom.
+ * Both output logits float [1, V] for the last position only (a prefill never needs the others, and
+ * the head is the single largest matmul).
  */
 import { DataType, GraphBuilder, type NodeSpec } from "../onnx/graph-builder.ts";
 import type { OpenElmConfig } from "./config.ts";
 
 export type Precision = "fp32" | "int8" | "int4";
+/** Which attention the graph uses (see the top of this file). */
+export type AttentionKind = "grouped" | "standard";
 export const PRECISIONS: readonly Precision[] = ["fp32", "int8", "int4"];
 /**
  * Block sizes for int8/int4 weights (one float scale per block along K). Bigger blocks store fewer
@@ -34,7 +47,7 @@ export function defaultBlockSize(precision: Precision): BlockSize {
 
 /** How one checkpoint tensor becomes initializers. */
 export type WeightJob =
-  | { kind: "vector"; source: string; name: string; length: number }
+  | { kind: "vector"; source: string; name: string; length: number; scale?: number }
   | { kind: "linear"; source: string; name: string; rows: number; cols: number }
   | { kind: "embedding"; source: string; name: string; rows: number; cols: number };
 
@@ -57,8 +70,11 @@ export function buildOpenElmGraph(
   config: OpenElmConfig,
   precision: Precision,
   blockSize: BlockSize = defaultBlockSize(precision),
+  attentionKind: AttentionKind = "grouped",
 ): OpenElmGraph {
-  const g = new GraphBuilder("openelm");
+  const standard = attentionKind === "standard";
+  // ONNX Attention's key/value-sequence form and TensorScatter came with opset 24.
+  const g = new GraphBuilder("openelm", standard ? 24 : 21);
   const weights: WeightJob[] = [];
   const bits = precision === "int4" ? 4 : precision === "int8" ? 8 : 0;
   const d = config.modelDim;
@@ -70,8 +86,7 @@ export function buildOpenElmGraph(
 
   // --- inputs and shared constants -------------------------------------------------------------
   const inputIds = g.input({ name: "input_ids", dataType: DataType.INT64, shape: [1, "sequence"] });
-  const seqlensK = g.input({ name: "seqlens_k", dataType: DataType.INT32, shape: [1] });
-  const totalLen = g.input({ name: "total_sequence_length", dataType: DataType.INT32, shape: [] });
+  const lengths = standard ? cacheViewInputs(g, inputIds) : groupedLengthInputs(g);
   const { cos, sin } = rotaryCaches(g, config);
   const lastIndex = g.int64s("/model/constants/last_index", [-1], []);
 
@@ -92,8 +107,8 @@ export function buildOpenElmGraph(
     return matMulNBits(g, place, x, names, { rows, cols, bits, blockSize }, `${place}/output_0`);
   }
 
-  function normWeight(source: string, length: number): string {
-    weights.push({ kind: "vector", source, name: source, length });
+  function normWeight(source: string, length: number, scale?: number): string {
+    weights.push({ kind: "vector", source, name: source, length, ...(scale === undefined ? {} : { scale }) });
     return source;
   }
 
@@ -140,6 +155,72 @@ export function buildOpenElmGraph(
     })[0]; // [1, S, heads * h]
   }
 
+  type CacheNames = OpenElmGraph["io"]["kvNames"][number];
+
+  /** Rotary (rotate-half, base rope_freq_constant), the cache write, masking and the head grouping (head j reads KV head floor(j / (qH / kvH))) in one kernel. */
+  function groupedAttention(
+    place: string,
+    q: string,
+    k: string,
+    v: string,
+    names: CacheNames,
+    heads: { qH: number; kvH: number },
+  ): string {
+    if (lengths.kind !== "grouped") throw new Error("grouped attention needs the grouped inputs");
+    return node({
+      name: `${place}/GroupQueryAttention`,
+      op: "GroupQueryAttention",
+      domain: "com.microsoft",
+      inputs: [q, k, v, names.pastKey, names.pastValue, lengths.seqlensK, lengths.totalLength, cos, sin],
+      outputs: [`${place}/GroupQueryAttention/output_0`, names.presentKey, names.presentValue],
+      attributes: {
+        num_heads: { int: heads.qH },
+        kv_num_heads: { int: heads.kvH },
+        do_rotary: { int: 1 },
+        rotary_interleaved: { int: 0 },
+        scale: { float: 1 },
+      },
+    })[0]; // [1, S, qH * h]
+  }
+
+  /** Rotary on q and k, the new rows written into the cache view in place, then attention over the view. */
+  function standardAttention(
+    place: string,
+    q: string,
+    k: string,
+    v: string,
+    names: CacheNames,
+    heads: { qH: number; kvH: number },
+  ): string {
+    if (lengths.kind !== "standard") throw new Error("standard attention needs the cache-view inputs");
+    const rotate = (what: string, x: string, count: number) =>
+      node({
+        name: `${place}/${what}_rotary/RotaryEmbedding`,
+        op: "RotaryEmbedding",
+        domain: "com.microsoft",
+        inputs: [x, lengths.positionIds, cos, sin],
+        outputs: [`${place}/${what}_rotary/output_0`],
+        attributes: { interleaved: { int: 0 }, num_heads: { int: count } },
+      })[0];
+    const write = (what: string, past: string, rows: string, present: string) =>
+      node({
+        name: `${place}/${what}_cache/TensorScatter`,
+        op: "TensorScatter",
+        inputs: [past, rows, lengths.writeIndex],
+        outputs: [present],
+        attributes: { axis: { int: 1 } },
+      })[0];
+    const keys = write("key", names.pastKey, rotate("k", k, heads.kvH), names.presentKey);
+    const values = write("value", names.pastValue, v, names.presentValue);
+    return node({
+      name: `${place}/Attention`,
+      op: "Attention",
+      inputs: [rotate("q", q, heads.qH), keys, values, lengths.mask],
+      outputs: [`${place}/Attention/output_0`],
+      attributes: { q_num_heads: { int: heads.qH }, kv_num_heads: { int: heads.kvH }, scale: { float: 1 } },
+    })[0]; // [1, S, qH * h]
+  }
+
   function attention(i: number, x: string): string {
     const { queryHeads: qH, kvHeads: kvH } = config.layers[i];
     const place = `/model/layers.${i}/attn`;
@@ -153,7 +234,15 @@ export function buildOpenElmGraph(
       outputs: [`${place}/q`, `${place}/k`, `${place}/v`],
       attributes: { axis: { int: -1 } },
     }); // q [1, S, qH * h], k and v [1, S, kvH * h]
-    const qNormed = headNorm(`${place}/q_norm`, q, qH, normWeight(`${src}.q_norm.weight`, h));
+    // Attention's 1/sqrt(h) is folded into q_norm's weight (rotary is linear, so scaling before it is
+    // the same) and the kernels run with scale 1: MLAS's single-row GEMM, which a decode step's q.K^T
+    // is, takes its fast path only with alpha 1 (the general path first packs all of K).
+    const qNormed = headNorm(
+      `${place}/q_norm`,
+      q,
+      qH,
+      normWeight(`${src}.q_norm.weight`, h, 1 / Math.sqrt(h)),
+    );
     const kNormed = headNorm(`${place}/k_norm`, k, kvH, normWeight(`${src}.k_norm.weight`, h));
 
     const names = {
@@ -163,34 +252,19 @@ export function buildOpenElmGraph(
       presentValue: `present.${i}.value`,
     };
     kvNames.push(names);
-    g.input({ name: names.pastKey, dataType: DataType.FLOAT, shape: [1, kvH, "past_sequence_length", h] });
-    g.input({ name: names.pastValue, dataType: DataType.FLOAT, shape: [1, kvH, "past_sequence_length", h] });
-    g.output({
-      name: names.presentKey,
-      dataType: DataType.FLOAT,
-      shape: [1, kvH, "present_sequence_length", h],
-    });
-    g.output({
-      name: names.presentValue,
-      dataType: DataType.FLOAT,
-      shape: [1, kvH, "present_sequence_length", h],
-    });
+    const cacheShape = standard ? [1, "cache_length", kvH * h] : [1, kvH, "past_sequence_length", h];
+    for (const name of [names.pastKey, names.pastValue])
+      g.input({ name, dataType: DataType.FLOAT, shape: cacheShape });
+    for (const name of [names.presentKey, names.presentValue])
+      g.output({
+        name,
+        dataType: DataType.FLOAT,
+        shape: standard ? cacheShape : [1, kvH, "present_sequence_length", h],
+      });
 
-    // Rotary (rotate-half, base rope_freq_constant), causal masking, the KV cache and the
-    // query-to-KV head grouping (head j reads KV head floor(j / (qH / kvH))) all happen in one kernel.
-    const [attn] = node({
-      name: `${place}/GroupQueryAttention`,
-      op: "GroupQueryAttention",
-      domain: "com.microsoft",
-      inputs: [qNormed, kNormed, v, names.pastKey, names.pastValue, seqlensK, totalLen, cos, sin],
-      outputs: [`${place}/GroupQueryAttention/output_0`, names.presentKey, names.presentValue],
-      attributes: {
-        num_heads: { int: qH },
-        kv_num_heads: { int: kvH },
-        do_rotary: { int: 1 },
-        rotary_interleaved: { int: 0 },
-      },
-    }); // [1, S, qH * h]
+    const attn = standard
+      ? standardAttention(place, qNormed, kNormed, v, names, { qH, kvH })
+      : groupedAttention(place, qNormed, kNormed, v, names, { qH, kvH });
     return linear(`${place}/out_proj`, `${src}.out_proj.weight`, attn, d, qH * h); // [1, S, d]
   }
 
@@ -271,6 +345,93 @@ export function buildOpenElmGraph(
   g.output({ name: logits, dataType: DataType.FLOAT, shape: [1, config.vocabSize] });
 
   return { builder: g, weights, io: { kvNames } };
+}
+
+type LengthInputs =
+  | { kind: "grouped"; seqlensK: string; totalLength: string }
+  | { kind: "standard"; positionIds: string; writeIndex: string; mask: string };
+
+function groupedLengthInputs(g: GraphBuilder): LengthInputs {
+  return {
+    kind: "grouped",
+    seqlensK: g.input({ name: "seqlens_k", dataType: DataType.INT32, shape: [1] }),
+    totalLength: g.input({ name: "total_sequence_length", dataType: DataType.INT32, shape: [] }),
+  };
+}
+
+/**
+ * From past_length and the shapes of input_ids and the first cache view: the new tokens' positions
+ * [1, S], the row TensorScatter writes at [1], and the mask [S, L] that lets query i see rows up to
+ * past_length + i (which also hides the view's rows past the valid length).
+ */
+function cacheViewInputs(g: GraphBuilder, inputIds: string): LengthInputs {
+  const place = "/model/cache_view";
+  const past = g.input({ name: "past_length", dataType: DataType.INT64, shape: [] });
+  const zero = g.int64s(`${place}/zero`, [0], []);
+  const one = g.int64s(`${place}/one`, [1], []);
+  const axis0 = g.int64s(`${place}/axis_0`, [0]);
+  const axis1 = g.int64s(`${place}/axis_1`, [1]);
+  /** Dimension 1 of a tensor, as a scalar. */
+  const dim1 = (name: string, x: string) => {
+    const [shape] = g.node({
+      name: `${place}/${name}/Shape`,
+      op: "Shape",
+      inputs: [x],
+      outputs: [`${place}/${name}/Shape/output_0`],
+      attributes: { start: { int: 1 }, end: { int: 2 } },
+    });
+    return g.node({
+      name: `${place}/${name}/Squeeze`,
+      op: "Squeeze",
+      inputs: [shape, axis0],
+      outputs: [`${place}/${name}/output_0`],
+    })[0];
+  };
+  const fresh = dim1("fresh", inputIds);
+  const rows = dim1("rows", "past_key_values.0.key");
+  const [end] = g.node({
+    name: `${place}/end/Add`,
+    op: "Add",
+    inputs: [past, fresh],
+    outputs: [`${place}/end/output_0`],
+  });
+  const [positions] = g.node({
+    name: `${place}/positions/Range`,
+    op: "Range",
+    inputs: [past, end, one],
+    outputs: [`${place}/positions/output_0`],
+  }); // [S]
+  const [positionIds] = g.node({
+    name: `${place}/position_ids/Unsqueeze`,
+    op: "Unsqueeze",
+    inputs: [positions, axis0],
+    outputs: [`${place}/position_ids/output_0`],
+  }); // [1, S]
+  const [writeIndex] = g.node({
+    name: `${place}/write_index/Unsqueeze`,
+    op: "Unsqueeze",
+    inputs: [past, axis0],
+    outputs: [`${place}/write_index/output_0`],
+  }); // [1]
+  const [columns] = g.node({
+    name: `${place}/columns/Range`,
+    op: "Range",
+    inputs: [zero, rows, one],
+    outputs: [`${place}/columns/output_0`],
+  }); // [L]
+  const [queries] = g.node({
+    name: `${place}/queries/Unsqueeze`,
+    op: "Unsqueeze",
+    inputs: [positions, axis1],
+    outputs: [`${place}/queries/output_0`],
+  }); // [S, 1]
+  const [mask] = g.node({
+    name: `${place}/mask/LessOrEqual`,
+    op: "LessOrEqual",
+    inputs: [columns, queries],
+    outputs: [`${place}/mask/output_0`],
+  }); // [S, L] bool
+  return { kind: "standard", positionIds, writeIndex, mask };
 }
 
 /** cos and sin of pos * base^(-2j / h) for every position of the window, [maxPos, h / 2]. */

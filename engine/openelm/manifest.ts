@@ -9,7 +9,10 @@ import { type OpenElmConfig, parseOpenElmConfig } from "./config.ts";
 import { PRECISIONS, type Precision } from "./graph.ts";
 
 export const MANIFEST_FILE = "manifest.json";
+/** The graph with GroupQueryAttention, for GPU providers (and the CPU, in models converted before model-cpu.onnx). */
 export const MODEL_FILE = "model.onnx";
+/** The graph with ONNX Attention over a cache view, for the CPU (engine/openelm/graph.ts says why). */
+export const CPU_MODEL_FILE = "model-cpu.onnx";
 export const DATA_FILE = "model.onnx.data";
 export const MANIFEST_FORMAT = "elmwood-openelm";
 export const MANIFEST_VERSION = 1;

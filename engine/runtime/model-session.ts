@@ -1,19 +1,24 @@
 /**
  * One loaded OpenELM model on one execution provider, with its KV cache. The session is driven
  * through onnxruntime's C API with IO binding (ort/native-session.ts): the cache covers the whole
- * context window, lives in memory onnxruntime owns and is bound as past and present once, so
- * GroupQueryAttention writes the new rows in place; per step JavaScript writes the new token ids and
- * two lengths into host tensors and copies the logits out (128 KB for a 32,000-token vocabulary).
+ * context window, lives in memory onnxruntime owns and is bound as past and present, so the graph
+ * writes the new rows in place; per step JavaScript writes the new token ids and the cached length
+ * into host tensors and copies the logits out (128 KB for a 32,000-token vocabulary).
+ *
+ * The CPU runs the model's graph with standard attention (model-cpu.onnx) and GPU providers the one
+ * with GroupQueryAttention (model.onnx); models converted before the CPU graph existed run model.onnx
+ * everywhere. Which one a session holds is read from its inputs.
  *
  * The cache remembers which tokens it holds. `logitsFor(tokens)` reuses the longest common prefix with
  * them (the next chat turn, a regenerate) and only computes the rest: rewinding is just lowering the
- * valid length, because attention reads positions up to seqlens_k only.
+ * valid length, because attention reads positions up to it only.
  */
 
 import { join } from "node:path";
 import { ElmwoodError, throwIfAborted } from "../errors.ts";
 import type { OpenElmConfig } from "../openelm/config.ts";
-import { type LoadedManifest, MODEL_FILE, readManifest } from "../openelm/manifest.ts";
+import type { AttentionKind } from "../openelm/graph.ts";
+import { CPU_MODEL_FILE, type LoadedManifest, MODEL_FILE, readManifest } from "../openelm/manifest.ts";
 import { KvCache } from "./kv-cache.ts";
 import type { NativeSession, NativeTensor } from "./ort/native-session.ts";
 import { type ActiveProvider, startSession } from "./provider-choice.ts";
@@ -62,8 +67,8 @@ export class ModelSession {
   private cached: number[] = [];
   private readonly logits: Float32Array;
   private readonly logitsOut: NativeTensor;
-  private readonly seqlensK: NativeTensor;
-  private readonly totalLength: NativeTensor;
+  /** The lengths the graph takes: past_length (standard), or seqlens_k and total_sequence_length. */
+  private readonly lengths: NativeTensor[];
   /** The one-token input every decode step reuses. */
   private readonly nextToken: NativeTensor;
   private readonly cache: KvCache;
@@ -82,14 +87,22 @@ export class ModelSession {
     this.logits = new Float32Array(vocab);
     this.logitsOut = session.hostTensor("float32", [1, vocab]);
     session.bindOutput("logits", this.logitsOut);
-    this.seqlensK = session.hostTensor("int32", [1]);
-    this.totalLength = session.hostTensor("int32", []);
+    const kind: AttentionKind = session.inputNames().includes("past_length") ? "standard" : "grouped";
+    this.lengths =
+      kind === "standard"
+        ? [session.hostTensor("int64", [])]
+        : [session.hostTensor("int32", [1]), session.hostTensor("int32", [])];
     this.nextToken = session.hostTensor("int64", [1, 1]);
-    this.cache = new KvCache(session, model.config);
+    this.cache = new KvCache(session, model.config, kind);
   }
 
   get config(): OpenElmConfig {
     return this.model.config;
+  }
+
+  /** Which attention the loaded graph uses: standard (model-cpu.onnx) or grouped (model.onnx). */
+  get attention(): AttentionKind {
+    return this.cache.kind;
   }
 
   get contextLength(): number {
@@ -105,8 +118,9 @@ export class ModelSession {
     const started = performance.now();
     const model = await readManifest(dir);
     const threads = options.threads ?? defaultThreads();
+    const hasCpuGraph = model.manifest.files.some((f) => f.path === CPU_MODEL_FILE);
     const { session, provider } = await startSession({
-      modelPath: join(dir, MODEL_FILE),
+      modelPathFor: (name) => join(dir, name === "cpu" && hasCpuGraph ? CPU_MODEL_FILE : MODEL_FILE),
       choice: options.provider ?? "auto",
       threads,
       adapterKind: options.adapterKind,
@@ -148,10 +162,10 @@ export class ModelSession {
 
   /** Gives this object's tensors back to the session without releasing the session. */
   private releaseTensors(): void {
-    for (const tensor of [this.logitsOut, this.seqlensK, this.totalLength, this.nextToken]) {
+    for (const tensor of [this.logitsOut, ...this.lengths, this.nextToken]) {
       this.session.releaseTensor(tensor);
     }
-    this.cache.release(this.session);
+    this.cache.release();
   }
 
   /** Forget the cache (the next call recomputes everything). */
@@ -219,11 +233,19 @@ export class ModelSession {
       // Bound after writing, every run: for a GPU provider onnxruntime copies a host input to the
       // device when it is bound, so a value written after binding would not be seen.
       ids.write(fresh);
-      this.seqlensK.write([total - 1]);
-      this.totalLength.write([total]);
       this.session.bindInput("input_ids", ids);
-      this.session.bindInput("seqlens_k", this.seqlensK);
-      this.session.bindInput("total_sequence_length", this.totalLength);
+      if (this.cache.kind === "standard") {
+        const [pastLength] = this.lengths;
+        pastLength.write([this.cached.length]);
+        this.session.bindInput("past_length", pastLength);
+      } else {
+        const [seqlensK, totalLength] = this.lengths;
+        seqlensK.write([total - 1]);
+        totalLength.write([total]);
+        this.session.bindInput("seqlens_k", seqlensK);
+        this.session.bindInput("total_sequence_length", totalLength);
+      }
+      this.cache.prepare(total);
       const runStarted = performance.now();
       this.session.run();
       const runEnded = performance.now();

@@ -31,7 +31,8 @@ export interface ActiveProvider {
 }
 
 export interface StartRequest {
-  modelPath: string;
+  /** The model graph a provider runs (the CPU has a graph of its own). */
+  modelPathFor: (provider: ProviderName) => string;
   choice: ProviderChoice;
   threads: number;
   adapterKind?: AdapterKind;
@@ -97,7 +98,7 @@ const create = async (modelPath: string, provider: ProviderName, threads: number
 export async function startSession(
   request: StartRequest,
 ): Promise<{ session: NativeSession; provider: ActiveProvider }> {
-  const { modelPath, choice, threads } = request;
+  const { modelPathFor, choice, threads } = request;
   if (choice !== "auto") {
     const kind = adapterKindOf(choice, request.adapterKind);
     const missing = unavailable(choice, false, kind);
@@ -108,7 +109,7 @@ export async function startSession(
         "Use --provider auto or cpu.",
       );
     try {
-      const session = await create(modelPath, choice, threads, request.profilePrefix);
+      const session = await create(modelPathFor(choice), choice, threads, request.profilePrefix);
       const reason =
         kind === "software" ? `chosen explicitly (${describeVulkan(probeVulkan())})` : "chosen explicitly";
       return { session, provider: { name: choice, label: PROVIDER_LABELS[choice], reason } };
@@ -132,7 +133,7 @@ export async function startSession(
     }
     let session: NativeSession;
     try {
-      session = await create(modelPath, candidate, threads, request.profilePrefix);
+      session = await create(modelPathFor(candidate), candidate, threads, request.profilePrefix);
     } catch (error) {
       skipped.push(explainProviderFailure(candidate, error));
       continue;
@@ -147,7 +148,7 @@ export async function startSession(
     session.release();
     skipped.push(verdict.reason);
   }
-  const session = await create(modelPath, "cpu", threads, request.profilePrefix);
+  const session = await create(modelPathFor("cpu"), "cpu", threads, request.profilePrefix);
   const reason = skipped.length
     ? `no GPU provider to use (${skipped.join("; ")})`
     : "the CPU is this platform's only provider";
@@ -181,7 +182,7 @@ async function measuredChoice(
     };
 
   const candidateSpeed = await request.measure(session);
-  const cpu = await create(request.modelPath, "cpu", request.threads);
+  const cpu = await create(request.modelPathFor("cpu"), "cpu", request.threads);
   const cpuSpeed = await request.measure(cpu).finally(() => cpu.release());
   const choice: RememberedChoice = {
     provider: candidateSpeed > cpuSpeed ? candidate : "cpu",

@@ -88,6 +88,33 @@ describe("onnxruntime's C API", () => {
     }
   });
 
+  it("binds a view of a tensor's first elements, which shares its memory, and zeroes a byte range", () => {
+    const session = NativeSession.create(addOne, { provider: "cpu", threads: 1 });
+    try {
+      const base = session.hostTensor("int64", [6]);
+      base.write([10, 20, 30, 40, 50, 60]);
+      const view = session.hostView(base, [4]);
+      expect(view.shape).toEqual([4]);
+      expect(() => session.hostView(base, [7])).toThrow(RangeError);
+      const y = session.hostTensor("float32", [4]);
+      session.bindInput("x", view);
+      session.bindOutput("y", y);
+      session.run();
+      const out = new Float32Array(4);
+      y.readInto(out);
+      expect(Array.from(out)).toEqual([11, 21, 31, 41]);
+
+      base.zero(8, 24); // elements 1 and 2
+      view.write([7]); // writes through the view land in the base
+      session.run();
+      y.readInto(out);
+      expect(Array.from(out)).toEqual([8, 1, 1, 41]);
+      expect(() => base.zero(0, 49)).toThrow(RangeError);
+    } finally {
+      session.release();
+    }
+  });
+
   it("writes a profile of its runs when asked", async () => {
     const prefix = join(dir, "profile");
     const session = NativeSession.create(addOne, { provider: "cpu", threads: 1, profilePrefix: prefix });

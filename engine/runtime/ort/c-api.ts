@@ -57,11 +57,16 @@ const FUNCTIONS = {
     48,
     "void *CreateTensorAsOrtValue(void *allocator, const int64_t *shape, size_t rank, int type, _Out_ void **value)",
   ],
+  CreateTensorWithDataAsOrtValue: [
+    49,
+    "void *CreateTensorWithDataAsOrtValue(void *info, void *data, size_t bytes, const int64_t *shape, size_t rank, int type, _Out_ void **value)",
+  ],
   GetTensorMutableData: [51, "void *GetTensorMutableData(void *value, _Out_ void **data)"],
   CreateMemoryInfo: [
     68,
     "void *CreateMemoryInfo(const char *name, int allocatorType, int device, int memType, _Out_ void **info)",
   ],
+  CreateCpuMemoryInfo: [69, "void *CreateCpuMemoryInfo(int allocatorType, int memType, _Out_ void **info)"],
   AllocatorFree: [76, "void *AllocatorFree(void *allocator, void *pointer)"],
   GetAllocatorWithDefaultOptions: [78, "void *GetAllocatorWithDefaultOptions(_Out_ void **allocator)"],
   ReleaseStatus: [93, "void ReleaseStatus(void *status)"],
@@ -112,6 +117,8 @@ export interface OrtLibrary {
   exported(prototype: string): ((...args: unknown[]) => Pointer | null) | undefined;
   /** Copies `bytes` from native memory into a JavaScript typed array (which stays JavaScript's). */
   copyOut(target: ArrayBufferView, source: Pointer, bytes: number): void;
+  /** Sets `bytes` of native memory to zero. */
+  zero(target: Pointer, bytes: number): void;
 }
 
 /** The file names onnxruntime-node ships its core library under, per platform. */
@@ -171,6 +178,7 @@ export function ortLibrary(): OrtLibrary {
   }
   const libc = koffi.load(cLibrary(process.platform));
   const memcpy = libc.func("void *memcpy(_Out_ void *target, const void *source, size_t bytes)");
+  const memset = libc.func("void *memset(void *target, int value, size_t bytes)");
 
   loaded = {
     api,
@@ -186,6 +194,9 @@ export function ortLibrary(): OrtLibrary {
     copyOut(target, source, bytes) {
       if (bytes > target.byteLength) throw new RangeError("copyOut target is too small");
       memcpy(target, source, bytes);
+    },
+    zero(target, bytes) {
+      memset(target, 0, bytes);
     },
   };
   return loaded;

@@ -68,6 +68,12 @@ export class NativeTensor {
     ortLibrary().copyOut(target, this.host(), Math.min(this.bytes, target.byteLength));
   }
 
+  /** Zeroes bytes [from, to) of a host tensor. */
+  zero(from: number, to: number): void {
+    if (from < 0 || to > this.bytes || from > to) throw new RangeError("outside the tensor");
+    ortLibrary().zero(this.host() + BigInt(from), to - from);
+  }
+
   release(): void {
     if (this.released) return;
     this.released = true;
@@ -129,7 +135,8 @@ export class NativeSession {
   private readonly allocators = new Map<string, Pointer>();
   private readonly tensors = new Set<NativeTensor>();
   private readonly hostAllocator: Pointer;
-  private inputNames: string[] | undefined;
+  private inputNamesRead: string[] | undefined;
+  private cpuMemoryInfo: Pointer | undefined;
   private released = false;
 
   private constructor(
@@ -169,6 +176,38 @@ export class NativeSession {
   /** A tensor in host memory, for inputs JavaScript writes and outputs it reads. */
   hostTensor(type: ElementTypeName, shape: readonly number[]): NativeTensor {
     return this.allocate(this.hostAllocator, type, shape, true);
+  }
+
+  /**
+   * A tensor over the first elements of a host tensor's memory, with its own shape: no copy, and the
+   * memory stays `base`'s (release the view before or with it). The CPU cache binds such views.
+   */
+  hostView(base: NativeTensor, shape: readonly number[]): NativeTensor {
+    const data = base.hostData;
+    if (data === null) throw new Error("views are of host tensors only");
+    const elements = shape.reduce((a, b) => a * b, 1);
+    if (elements > base.elements) throw new RangeError("a view cannot be larger than its tensor");
+    const bytes = elements * BYTES[base.type];
+    const dims = BigInt64Array.from(shape, (d) => BigInt(d));
+    const value = outPointer((out) =>
+      this.api.CreateTensorWithDataAsOrtValue(
+        this.cpuMemory(),
+        data,
+        bytes,
+        dims,
+        shape.length,
+        ElementType[base.type],
+        out,
+      ),
+    );
+    const view = new NativeTensor(value, base.type, shape, data);
+    this.tensors.add(view);
+    return view;
+  }
+
+  /** The names of the graph's inputs. */
+  inputNames(): readonly string[] {
+    return this.inputNamesRead ?? this.readInputNames();
   }
 
   /**
@@ -213,6 +252,7 @@ export class NativeSession {
     for (const allocator of this.allocators.values()) this.api.ReleaseAllocator(allocator);
     this.allocators.clear();
     this.api.ReleaseSession(this.session);
+    if (this.cpuMemoryInfo) this.api.ReleaseMemoryInfo(this.cpuMemoryInfo);
   }
 
   /** Forgets a tensor made by this session (released now rather than with the session). */
@@ -240,7 +280,7 @@ export class NativeSession {
   /** The session's allocator for an input's memory, or null when that is ordinary host memory. */
   private allocatorForInput(name: string): Pointer | null {
     if (this.provider === "cpu") return null;
-    const names = this.inputNames ?? this.readInputNames();
+    const names = this.inputNames();
     const index = names.indexOf(name);
     if (index < 0) throw new Error(`the model has no input named ${name}`);
     const infos: (Pointer | null)[] = new Array(names.length).fill(null);
@@ -255,6 +295,12 @@ export class NativeSession {
     return allocator;
   }
 
+  /** onnxruntime's description of ordinary host memory (arena allocator, default memory type). */
+  private cpuMemory(): Pointer {
+    this.cpuMemoryInfo ??= outPointer((out) => this.api.CreateCpuMemoryInfo(1, 0, out));
+    return this.cpuMemoryInfo;
+  }
+
   private readInputNames(): string[] {
     const countOut: [number | bigint | null] = [null];
     check(this.api.SessionGetInputCount(this.session, countOut));
@@ -267,7 +313,7 @@ export class NativeSession {
       names.push(koffi.decode(pointer, "char", -1) as string);
       check(this.api.AllocatorFree(this.hostAllocator, pointer));
     }
-    this.inputNames = names;
+    this.inputNamesRead = names;
     return names;
   }
 }
