@@ -124,14 +124,24 @@ const stats = first.result.runStats ?? { runs: 0, runMs: 0, copyMs: 0 };
 const runMs = stats.runs ? stats.runMs / stats.runs : 0;
 const copyMs = stats.runs ? stats.copyMs / stats.runs : 0;
 
-// Kernels, from a separate profiled run (profiling itself slows the run a little).
-let profile: Awaited<ReturnType<typeof readDecodeProfile>> | null = null;
-if (profileDir) {
-  const profiled = await ModelHost.start(dir, { provider, threads, profilePrefix: `${profileDir}/decode` });
-  await profiled.generate({ prompt, maxNewTokens: 33, sampling: GREEDY });
+// Kernels, from separate profiled runs (profiling itself slows a run a little): after the 256-token
+// prompt, and with about 1,800 tokens in context, where attention's share shows what slows decode.
+type Profile = Awaited<ReturnType<typeof readDecodeProfile>>;
+async function profiledDecode(name: string, promptTokens: number[]): Promise<Profile> {
+  const profiled = await ModelHost.start(dir, { provider, threads, profilePrefix: `${profileDir}/${name}` });
+  // The first run of a fresh session packs weights: warm it on another prompt, outside the count.
+  await profiled.generate({ prompt: tokensOf(16, 99), maxNewTokens: 1, sampling: GREEDY });
+  await profiled.generate({ prompt: promptTokens, maxNewTokens: 33, sampling: GREEDY });
   const file = await profiled.endProfiling();
   await profiled.close();
-  profile = await readDecodeProfile(file, 1);
+  return readDecodeProfile(file, 1 + Math.ceil(promptTokens.length / PREFILL_CHUNK));
+}
+const PREFILL_CHUNK = 128; // the engine's default (model-session.ts)
+let profile: Profile | null = null;
+let longProfile: Profile | null = null;
+if (profileDir) {
+  profile = await profiledDecode("decode", prompt);
+  longProfile = await profiledDecode("decode-1800", tokensOf(1768, 77));
 }
 
 process.stdout.write(
@@ -163,6 +173,10 @@ process.stdout.write(
       kernelsMs: profile?.kernelsMs ?? null,
       executorMs: profile?.executorMs ?? null,
       topOperators: profile?.byOperator.slice(0, 8) ?? null,
+      // The same with about 1,800 tokens in context.
+      longContext: longProfile
+        ? { profiledRunMs: longProfile.runMs, topOperators: longProfile.byOperator.slice(0, 4) }
+        : null,
     },
     peakRssBytes,
     peakRssLongContextBytes,
