@@ -84,10 +84,9 @@ describe("ModelLibrary.pull", () => {
     expect(result.keptSource?.dir).toBe(join(home, "downloads", "test", "OpenELM-Tiny"));
     const model = await library().inspect(NAME);
     expect(model.source).toMatchObject({ repoId: REPO, managed: true, present: true });
-    expect(model.files.map((f) => f.sha256)).toEqual([
-      expect.stringMatching(/^[0-9a-f]{64}$/),
-      expect.anything(),
-    ]);
+    // The two graphs (GPU providers', the CPU's) and the weights they share, each with its digest.
+    expect(model.files.map((f) => f.path)).toEqual(["model.onnx", "model-cpu.onnx", "model.onnx.data"]);
+    for (const file of model.files) expect(file.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(model.bytes).toBe(model.files.reduce((sum, f) => sum + f.bytes, 0));
     const kinds = [...new Set(events.map((e) => e.type))];
     expect(kinds).toEqual(["resolve", "plan", "download", "verified", "validate", "convert", "done"]);
