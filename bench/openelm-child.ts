@@ -12,6 +12,7 @@
  *    its own, how much of the run is kernels and which.
  * Prints one JSON line.
  */
+import { readFileSync } from "node:fs";
 import { isElmwoodError } from "../engine/errors.ts";
 import type { GenerateResult } from "../engine/runtime/generator.ts";
 import { ModelHost } from "../engine/runtime/model-host.ts";
@@ -22,6 +23,20 @@ import { readDecodeProfile } from "./profile.ts";
 
 /** Resident memory now, in MB: where the peak comes from is reported stage by stage. */
 const rssMB = () => process.memoryUsage().rss / 2 ** 20;
+/**
+ * This process's peak resident memory, in bytes. On Linux, getrusage's maxrss (what
+ * process.resourceUsage() reports) keeps the high-water mark of the address space this process had
+ * before exec, that is of the forked copy of its parent: a parent holding 600 MB when it spawned the
+ * child made the child's peak read 600 MB. /proc's VmHWM is the peak of this process's own memory.
+ */
+function peakRss(): number {
+  if (process.platform === "linux") {
+    const status = readFileSync("/proc/self/status", "utf8");
+    const kB = /^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1];
+    if (kB) return Number(kB) * 1024;
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
 const runtimeMB = rssMB(); // Node and the engine's code, before a model or a tokenizer is loaded
 
 const [dir, providerArg, threadsArg, profileDir] = process.argv.slice(2);
@@ -106,7 +121,7 @@ const followUpPrompt = [
 ];
 const followUp = await timed(followUpPrompt, 1);
 // Peak memory for the workload llama.cpp's anchor measures (a 256-token prompt, 128 tokens after it).
-const peakRssBytes = process.resourceUsage().maxRSS * 1024;
+const peakRssBytes = peakRss();
 
 // Decode with the window filling: about 300 and about 1,800 tokens of context.
 const atContext: Record<string, number[]> = { "300": [], "1800": [] };
@@ -116,7 +131,7 @@ for (let r = 0; r < REPS; r++) {
     atContext[String(length)].push(run.decodeTokensPerSecond);
   }
 }
-const peakRssLongContextBytes = process.resourceUsage().maxRSS * 1024;
+const peakRssLongContextBytes = peakRss();
 await host.close();
 
 // Where a decoded token's time goes, from the best cold run.
