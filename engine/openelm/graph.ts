@@ -157,7 +157,10 @@ export function buildOpenElmGraph(
 
   type CacheNames = OpenElmGraph["io"]["kvNames"][number];
 
-  /** Rotary (rotate-half, base rope_freq_constant), the cache write, masking and the head grouping (head j reads KV head floor(j / (qH / kvH))) in one kernel. */
+  /**
+   * Rotary (rotate-half, base rope_freq_constant), the cache write, causal masking and the head
+   * grouping (query head j reads KV head floor(j / (qH / kvH))) in one kernel.
+   */
   function groupedAttention(
     place: string,
     q: string,

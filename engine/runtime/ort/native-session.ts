@@ -179,8 +179,9 @@ export class NativeSession {
   }
 
   /**
-   * A tensor over the first elements of a host tensor's memory, with its own shape: no copy, and the
-   * memory stays `base`'s (release the view before or with it). The CPU cache binds such views.
+   * A tensor over the first elements of a host tensor's memory, with its own shape: no copy. The
+   * memory stays `base`'s, so a run must not use the view once `base` is released (releasing the view
+   * itself frees nothing). The CPU cache binds such views.
    */
   hostView(base: NativeTensor, shape: readonly number[]): NativeTensor {
     const data = base.hostData;
