@@ -6,21 +6,24 @@
  * into host tensors and copies the logits out (128 KB for a 32,000-token vocabulary).
  *
  * The CPU runs the model's graph with standard attention (model-cpu.onnx) and GPU providers the one
- * with GroupQueryAttention (model.onnx); models converted before the CPU graph existed run model.onnx
- * everywhere. Which one a session holds is read from its inputs.
+ * with GroupQueryAttention (model.onnx). For a model converted before model-cpu.onnx existed, the CPU
+ * graph is built in memory from its model.onnx (openelm/cpu-graph.ts). Which one a session holds is
+ * read from its inputs.
  *
  * The cache remembers which tokens it holds. `logitsFor(tokens)` reuses the longest common prefix with
  * them (the next chat turn, a regenerate) and only computes the rest: rewinding is just lowering the
  * valid length, because attention reads positions up to it only.
  */
 
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ElmwoodError, throwIfAborted } from "../errors.ts";
 import type { OpenElmConfig } from "../openelm/config.ts";
-import type { AttentionKind } from "../openelm/graph.ts";
+import { cpuGraphFromGrouped } from "../openelm/cpu-graph.ts";
+import type { AttentionKind, BlockSize } from "../openelm/graph.ts";
 import { CPU_MODEL_FILE, type LoadedManifest, MODEL_FILE, readManifest } from "../openelm/manifest.ts";
 import { KvCache } from "./kv-cache.ts";
-import type { NativeSession, NativeTensor } from "./ort/native-session.ts";
+import type { ModelSource, NativeSession, NativeTensor } from "./ort/native-session.ts";
 import { type ActiveProvider, startSession } from "./provider-choice.ts";
 import { defaultThreads, type ProviderChoice } from "./providers.ts";
 import type { AdapterKind } from "./vulkan-probe.ts";
@@ -62,6 +65,15 @@ export interface RunStats {
  * about 70 MB less peak memory.
  */
 const DEFAULT_PREFILL_CHUNK = 128;
+
+/** The CPU's graph: model-cpu.onnx, or for an older model one built from its model.onnx. */
+async function cpuGraph(dir: string, model: LoadedManifest): Promise<ModelSource> {
+  if (model.manifest.files.some((f) => f.path === CPU_MODEL_FILE)) return join(dir, CPU_MODEL_FILE);
+  const grouped = await readFile(join(dir, MODEL_FILE));
+  const blockSize = model.manifest.quantization?.blockSize as BlockSize | undefined;
+  const bytes = cpuGraphFromGrouped(grouped, model.config, model.manifest.precision, blockSize);
+  return { bytes, externalDataFolder: dir };
+}
 
 export class ModelSession {
   /** Tokens whose keys and values are in the cache, in order. */
@@ -119,9 +131,8 @@ export class ModelSession {
     const started = performance.now();
     const model = await readManifest(dir);
     const threads = options.threads ?? defaultThreads();
-    const hasCpuGraph = model.manifest.files.some((f) => f.path === CPU_MODEL_FILE);
     const { session, provider } = await startSession({
-      modelPathFor: (name) => join(dir, name === "cpu" && hasCpuGraph ? CPU_MODEL_FILE : MODEL_FILE),
+      modelFor: async (name) => (name === "cpu" ? cpuGraph(dir, model) : join(dir, MODEL_FILE)),
       choice: options.provider ?? "auto",
       threads,
       adapterKind: options.adapterKind,

@@ -12,7 +12,7 @@ import { cpus, hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { ElmwoodError } from "../errors.ts";
 import { elmwoodPaths } from "../paths.ts";
-import { NativeSession } from "./ort/native-session.ts";
+import { type ModelSource, NativeSession } from "./ort/native-session.ts";
 import {
   explainProviderFailure,
   gpuCandidates,
@@ -32,7 +32,7 @@ export interface ActiveProvider {
 
 export interface StartRequest {
   /** The model graph a provider runs (the CPU has a graph of its own). */
-  modelPathFor: (provider: ProviderName) => string;
+  modelFor: (provider: ProviderName) => Promise<ModelSource>;
   choice: ProviderChoice;
   threads: number;
   adapterKind?: AdapterKind;
@@ -92,13 +92,17 @@ function unavailable(provider: ProviderName, auto: boolean, kind: AdapterKind): 
  */
 export const SESSION_CONFIG: Record<string, string> = {};
 
-const create = async (modelPath: string, provider: ProviderName, threads: number, profilePrefix?: string) =>
-  NativeSession.create(modelPath, { provider, threads, config: SESSION_CONFIG, profilePrefix });
+const create = async (
+  model: Promise<ModelSource>,
+  provider: ProviderName,
+  threads: number,
+  profilePrefix?: string,
+) => NativeSession.create(await model, { provider, threads, config: SESSION_CONFIG, profilePrefix });
 
 export async function startSession(
   request: StartRequest,
 ): Promise<{ session: NativeSession; provider: ActiveProvider }> {
-  const { modelPathFor, choice, threads } = request;
+  const { modelFor, choice, threads } = request;
   if (choice !== "auto") {
     const kind = adapterKindOf(choice, request.adapterKind);
     const missing = unavailable(choice, false, kind);
@@ -109,7 +113,7 @@ export async function startSession(
         "Use --provider auto or cpu.",
       );
     try {
-      const session = await create(modelPathFor(choice), choice, threads, request.profilePrefix);
+      const session = await create(modelFor(choice), choice, threads, request.profilePrefix);
       const reason =
         kind === "software" ? `chosen explicitly (${describeVulkan(probeVulkan())})` : "chosen explicitly";
       return { session, provider: { name: choice, label: PROVIDER_LABELS[choice], reason } };
@@ -133,7 +137,7 @@ export async function startSession(
     }
     let session: NativeSession;
     try {
-      session = await create(modelPathFor(candidate), candidate, threads, request.profilePrefix);
+      session = await create(modelFor(candidate), candidate, threads, request.profilePrefix);
     } catch (error) {
       skipped.push(explainProviderFailure(candidate, error));
       continue;
@@ -148,7 +152,7 @@ export async function startSession(
     session.release();
     skipped.push(verdict.reason);
   }
-  const session = await create(modelPathFor("cpu"), "cpu", threads, request.profilePrefix);
+  const session = await create(modelFor("cpu"), "cpu", threads, request.profilePrefix);
   const reason = skipped.length
     ? `no GPU provider to use (${skipped.join("; ")})`
     : "the CPU is this platform's only provider";
@@ -182,7 +186,7 @@ async function measuredChoice(
     };
 
   const candidateSpeed = await request.measure(session);
-  const cpu = await create(request.modelPathFor("cpu"), "cpu", request.threads);
+  const cpu = await create(request.modelFor("cpu"), "cpu", request.threads);
   const cpuSpeed = await request.measure(cpu).finally(() => cpu.release());
   const choice: RememberedChoice = {
     provider: candidateSpeed > cpuSpeed ? candidate : "cpu",

@@ -1,9 +1,10 @@
 /**
  * A converted model holds two graphs over one weights file (engine/openelm/graph.ts): standard
  * attention over a view of the cache for the CPU, GroupQueryAttention for GPU providers. The CPU runs
- * its own graph, and models converted before it existed still run, on model.onnx.
+ * its own graph, and models converted before it existed get one built in memory from their model.onnx.
  */
-import { cp, readFile, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { cp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import onnxProto from "onnx-proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -78,16 +79,40 @@ describe("the converted model's graphs", () => {
     }
   });
 
-  it("a model converted before the CPU graph existed runs model.onnx on the CPU, as it did", async () => {
-    const old = join(fx.root, "fp32-without-cpu-graph");
+  it("a model converted before the CPU graph existed gets one built from its model.onnx", async () => {
+    // The format of before: no model-cpu.onnx, q_norm without attention's scale folded in, and
+    // GroupQueryAttention applying it (its default scale). Nothing in the folder is written to.
+    const old = join(fx.root, "fp32-before-cpu-graph");
     await cp(fx.models.fp32, old, { recursive: true });
+    await rm(join(old, CPU_MODEL_FILE));
+    const model = await graphOf(MODEL_FILE);
+    const headDim = fx.reference.config.headDim;
+    for (const node of model.graph?.node ?? []) {
+      if (node.opType === "GroupQueryAttention")
+        node.attribute = (node.attribute ?? []).filter((a) => a.name !== "scale");
+    }
+    for (const t of model.graph?.initializer ?? []) {
+      if (!t.name?.endsWith("q_norm.weight") || !t.rawData) continue;
+      const floats = new Float32Array(new Uint8Array(t.rawData).buffer);
+      t.rawData = new Uint8Array(floats.map((x) => x * Math.sqrt(headDim)).buffer);
+    }
+    const bytes = onnx.ModelProto.encode(model).finish();
+    await writeFile(join(old, MODEL_FILE), bytes);
     const manifestFile = join(old, MANIFEST_FILE);
     const manifest = JSON.parse(await readFile(manifestFile, "utf8"));
-    manifest.files = manifest.files.filter((f: { path: string }) => f.path !== CPU_MODEL_FILE);
+    manifest.files = manifest.files
+      .filter((f: { path: string }) => f.path !== CPU_MODEL_FILE)
+      .map((f: { path: string }) =>
+        f.path === MODEL_FILE
+          ? { ...f, bytes: bytes.byteLength, sha256: createHash("sha256").update(bytes).digest("hex") }
+          : f,
+      );
     await writeFile(manifestFile, JSON.stringify(manifest));
+    const before = await readdir(old);
+
     const session = await ModelSession.load(old, { provider: "cpu", threads: 2 });
     try {
-      expect(session.attention).toBe("grouped");
+      expect(session.attention).toBe("standard");
       const sequence = [...PROMPT];
       for (let step = 0; step < 4; step++) {
         const { logits } = await session.logitsFor(sequence);
@@ -98,6 +123,7 @@ describe("the converted model's graphs", () => {
     } finally {
       await session.close();
     }
+    expect(await readdir(old)).toEqual(before);
   });
 });
 

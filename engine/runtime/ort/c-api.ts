@@ -39,6 +39,10 @@ const FUNCTIONS = {
     7,
     "void *CreateSession(void *env, const OrtChar *path, void *options, _Out_ void **session)",
   ],
+  CreateSessionFromArray: [
+    8,
+    "void *CreateSessionFromArray(void *env, const void *data, size_t bytes, void *options, _Out_ void **session)",
+  ],
   CreateSessionOptions: [10, "void *CreateSessionOptions(_Out_ void **options)"],
   SetSessionExecutionMode: [13, "void *SetSessionExecutionMode(void *options, int mode)"],
   EnableProfiling: [14, "void *EnableProfiling(void *options, const OrtChar *prefix)"],

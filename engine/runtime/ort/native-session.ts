@@ -21,6 +21,13 @@ const OPTIMIZE_ALL = 99;
 const SEQUENTIAL = 0;
 const LOG_FATAL = 4;
 
+/**
+ * A model to start: a file, or a graph in memory whose external data lies in `externalDataFolder`
+ * (onnxruntime resolves external data against the model file's folder, which a graph in memory has
+ * not got).
+ */
+export type ModelSource = string | { bytes: Uint8Array; externalDataFolder: string };
+
 export interface NativeSessionOptions {
   provider: ProviderName;
   /** Intra-op threads (the calling thread included). */
@@ -148,8 +155,8 @@ export class NativeSession {
     this.hostAllocator = outPointer((out) => api.GetAllocatorWithDefaultOptions(out));
   }
 
-  /** Creates a session for a model file; throws onnxruntime's error when the provider cannot start. */
-  static create(modelPath: string, options: NativeSessionOptions): NativeSession {
+  /** Creates a session for a model; throws onnxruntime's error when the provider cannot start. */
+  static create(model: ModelSource, options: NativeSessionOptions): NativeSession {
     const library = ortLibrary();
     const { api } = library;
     const env = ortEnvironment(library);
@@ -164,8 +171,17 @@ export class NativeSession {
         check(api.AddSessionConfigEntry(sessionOptions, key, value));
       }
       if (options.profilePrefix) check(api.EnableProfiling(sessionOptions, options.profilePrefix));
+      if (typeof model !== "string") {
+        const key = "session.model_external_initializers_file_folder_path";
+        check(api.AddSessionConfigEntry(sessionOptions, key, model.externalDataFolder));
+      }
       appendProvider(api, sessionOptions, options.provider);
-      const session = outPointer((out) => api.CreateSession(env, modelPath, sessionOptions, out));
+      // onnxruntime parses the bytes during the call and keeps no pointer to them.
+      const session = outPointer((out) =>
+        typeof model === "string"
+          ? api.CreateSession(env, model, sessionOptions, out)
+          : api.CreateSessionFromArray(env, model.bytes, model.bytes.byteLength, sessionOptions, out),
+      );
       const binding = outPointer((out) => api.CreateIoBinding(session, out));
       return new NativeSession(api, session, binding, options.provider);
     } finally {
