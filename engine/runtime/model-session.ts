@@ -71,8 +71,13 @@ async function cpuGraph(dir: string, model: LoadedManifest): Promise<ModelSource
   if (model.manifest.files.some((f) => f.path === CPU_MODEL_FILE)) return join(dir, CPU_MODEL_FILE);
   const grouped = await readFile(join(dir, MODEL_FILE));
   const blockSize = model.manifest.quantization?.blockSize as BlockSize | undefined;
-  const bytes = cpuGraphFromGrouped(grouped, model.config, model.manifest.precision, blockSize);
-  return { bytes, externalDataFolder: dir };
+  try {
+    const bytes = cpuGraphFromGrouped(grouped, model.config, model.manifest.precision, blockSize);
+    return { bytes, externalDataFolder: dir };
+  } catch {
+    // A graph this code cannot rebuild around still runs as it was converted, only slower.
+    return join(dir, MODEL_FILE);
+  }
 }
 
 export class ModelSession {
