@@ -374,66 +374,30 @@ function cacheViewInputs(g: GraphBuilder, inputIds: string): LengthInputs {
   const one = g.int64s(`${place}/one`, [1], []);
   const axis0 = g.int64s(`${place}/axis_0`, [0]);
   const axis1 = g.int64s(`${place}/axis_1`, [1]);
-  /** Dimension 1 of a tensor, as a scalar. */
-  const dim1 = (name: string, x: string) => {
-    const [shape] = g.node({
-      name: `${place}/${name}/Shape`,
-      op: "Shape",
-      inputs: [x],
-      outputs: [`${place}/${name}/Shape/output_0`],
-      attributes: { start: { int: 1 }, end: { int: 2 } },
-    });
-    return g.node({
-      name: `${place}/${name}/Squeeze`,
-      op: "Squeeze",
-      inputs: [shape, axis0],
+  /** One node named `${place}/${name}/${op}`, with one output. */
+  const step = (name: string, op: string, inputs: string[], attributes?: NodeSpec["attributes"]) =>
+    g.node({
+      name: `${place}/${name}/${op}`,
+      op,
+      inputs,
       outputs: [`${place}/${name}/output_0`],
+      ...(attributes ? { attributes } : {}),
     })[0];
-  };
+  /** Dimension 1 of a tensor, as a scalar. */
+  const dim1 = (name: string, x: string) =>
+    step(name, "Squeeze", [
+      step(`${name}_shape`, "Shape", [x], { start: { int: 1 }, end: { int: 2 } }),
+      axis0,
+    ]);
   const fresh = dim1("fresh", inputIds);
   const rows = dim1("rows", "past_key_values.0.key");
-  const [end] = g.node({
-    name: `${place}/end/Add`,
-    op: "Add",
-    inputs: [past, fresh],
-    outputs: [`${place}/end/output_0`],
-  });
-  const [positions] = g.node({
-    name: `${place}/positions/Range`,
-    op: "Range",
-    inputs: [past, end, one],
-    outputs: [`${place}/positions/output_0`],
-  }); // [S]
-  const [positionIds] = g.node({
-    name: `${place}/position_ids/Unsqueeze`,
-    op: "Unsqueeze",
-    inputs: [positions, axis0],
-    outputs: [`${place}/position_ids/output_0`],
-  }); // [1, S]
-  const [writeIndex] = g.node({
-    name: `${place}/write_index/Unsqueeze`,
-    op: "Unsqueeze",
-    inputs: [past, axis0],
-    outputs: [`${place}/write_index/output_0`],
-  }); // [1]
-  const [columns] = g.node({
-    name: `${place}/columns/Range`,
-    op: "Range",
-    inputs: [zero, rows, one],
-    outputs: [`${place}/columns/output_0`],
-  }); // [L]
-  const [queries] = g.node({
-    name: `${place}/queries/Unsqueeze`,
-    op: "Unsqueeze",
-    inputs: [positions, axis1],
-    outputs: [`${place}/queries/output_0`],
-  }); // [S, 1]
-  const [mask] = g.node({
-    name: `${place}/mask/LessOrEqual`,
-    op: "LessOrEqual",
-    inputs: [columns, queries],
-    outputs: [`${place}/mask/output_0`],
-  }); // [S, L] bool
+  const end = step("end", "Add", [past, fresh]);
+  const positions = step("positions", "Range", [past, end, one]); // [S]
+  const positionIds = step("position_ids", "Unsqueeze", [positions, axis0]); // [1, S]
+  const writeIndex = step("write_index", "Unsqueeze", [past, axis0]); // [1]
+  const columns = step("columns", "Range", [zero, rows, one]); // [L]
+  const queries = step("queries", "Unsqueeze", [positions, axis1]); // [S, 1]
+  const mask = step("mask", "LessOrEqual", [columns, queries]); // [S, L] bool
   return { kind: "standard", positionIds, writeIndex, mask };
 }
 

@@ -104,11 +104,6 @@ export class KvCache {
     this.viewRows = 0;
   }
 
-  /** Bytes the cache's tensors take (allocated up front; host pages become resident as rows fill). */
-  get bytes(): number {
-    return this.layers.reduce((sum, l) => sum + l.key.bytes + l.value.bytes, 0);
-  }
-
   private bind(i: number, { key, value }: Layer): void {
     const names = kvNames(i);
     this.session.bindInput(names.pastKey, key);

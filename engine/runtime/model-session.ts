@@ -136,8 +136,14 @@ export class ModelSession {
     const started = performance.now();
     const model = await readManifest(dir);
     const threads = options.threads ?? defaultThreads();
+    // `auto` may start the CPU twice (to compare it with a GPU, then to keep it): build its graph once.
+    let cpu: Promise<ModelSource> | undefined;
+    const cpuSource = () => {
+      cpu ??= cpuGraph(dir, model);
+      return cpu;
+    };
     const { session, provider } = await startSession({
-      modelFor: async (name) => (name === "cpu" ? cpuGraph(dir, model) : join(dir, MODEL_FILE)),
+      modelFor: async (name) => (name === "cpu" ? cpuSource() : join(dir, MODEL_FILE)),
       choice: options.provider ?? "auto",
       threads,
       adapterKind: options.adapterKind,

@@ -3,6 +3,7 @@
  * system dialog (desktop), or drop it here (desktop: the shell tells us the dropped folder's path).
  */
 import { type DragEvent, type FormEvent, useMemo, useState } from "react";
+import { ChooseFolderButton } from "../components/ChooseFolderButton.tsx";
 import { ProgressBar } from "../components/ProgressBar.tsx";
 import { useModels, useStores } from "../stores/stores.tsx";
 import { isActive, jobFraction } from "./job-progress.ts";
@@ -63,18 +64,7 @@ export function FolderImport() {
             onChange={(e) => setPath(e.target.value)}
           />
         </label>
-        {extras.chooseFolder ? (
-          <button
-            type="button"
-            className="button"
-            onClick={async () => {
-              const chosen = await extras.chooseFolder?.();
-              if (chosen) setPath(chosen);
-            }}
-          >
-            Choose…
-          </button>
-        ) : null}
+        <ChooseFolderButton onChosen={setPath} />
         <button type="submit" className="button primary" disabled={!path.trim()}>
           Import
         </button>

@@ -6,6 +6,7 @@
  */
 import { type FormEvent, useState } from "react";
 import type { StorageInfo } from "../../engine/api/contract.ts";
+import { ChooseFolderButton } from "../components/ChooseFolderButton.tsx";
 import { ErrorNotice } from "../components/ErrorNotice.tsx";
 import { useStorage, useStores } from "../stores/stores.tsx";
 
@@ -62,7 +63,7 @@ function Scheduled({ move }: { move: NonNullable<StorageInfo["dataMove"]> }) {
 }
 
 export function DataFolderMove({ info }: { info: StorageInfo }) {
-  const { storage, extras } = useStores();
+  const { storage } = useStores();
   const scheduling = useStorage((s) => s.scheduling);
   const error = useStorage((s) => s.dataError);
   const [path, setPath] = useState("");
@@ -125,20 +126,7 @@ export function DataFolderMove({ info }: { info: StorageInfo }) {
               onChange={(e) => setPath(e.target.value)}
             />
           </label>
-          {extras.chooseFolder ? (
-            <button
-              type="button"
-              className="button"
-              aria-label="Choose a new data folder"
-              disabled={scheduling}
-              onClick={async () => {
-                const chosen = await extras.chooseFolder?.();
-                if (chosen) setPath(chosen);
-              }}
-            >
-              Choose…
-            </button>
-          ) : null}
+          <ChooseFolderButton label="Choose a new data folder" disabled={scheduling} onChosen={setPath} />
           <button type="submit" className="button" disabled={scheduling || !path.trim()}>
             Change data folder
           </button>

@@ -6,6 +6,7 @@
  */
 import { type FormEvent, useEffect, useState } from "react";
 import type { StoreMoveEvent } from "../../engine/api/contract.ts";
+import { ChooseFolderButton } from "../components/ChooseFolderButton.tsx";
 import { ErrorNotice } from "../components/ErrorNotice.tsx";
 import { ProgressBar } from "../components/ProgressBar.tsx";
 import { formatBytes } from "../lib/format.ts";
@@ -93,7 +94,7 @@ function MoveState({ move }: { move: StoreMoveJob }) {
 }
 
 export function StorageSettings() {
-  const { storage, extras } = useStores();
+  const { storage } = useStores();
   const info = useStorage((s) => s.info);
   const destination = useStorage((s) => s.destination);
   const checking = useStorage((s) => s.checking);
@@ -161,21 +162,13 @@ export function StorageSettings() {
             }}
           />
         </label>
-        {extras.chooseFolder ? (
-          <button
-            type="button"
-            className="button"
-            disabled={running}
-            onClick={async () => {
-              const chosen = await extras.chooseFolder?.();
-              if (!chosen) return;
-              setPath(chosen);
-              check(chosen);
-            }}
-          >
-            Choose…
-          </button>
-        ) : null}
+        <ChooseFolderButton
+          disabled={running}
+          onChosen={(chosen) => {
+            setPath(chosen);
+            check(chosen);
+          }}
+        />
         <button type="submit" className="button" disabled={running || checking || !path.trim()}>
           Check folder
         </button>
