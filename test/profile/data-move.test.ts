@@ -4,13 +4,12 @@
  * doing the move killed (SIGKILL) at a step; the next start (applyPendingDataMove here, breaking the
  * dead process's lock) must finish or undo the move.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { elmwoodPaths, locateProfile, PROFILE_POINTER } from "../../engine/paths.ts";
 import {
@@ -23,6 +22,7 @@ import {
   scheduleDataMove,
 } from "../../engine/profile/data-move.ts";
 import { holdProfile, LEASES_FOLDER, otherHolders } from "../../engine/profile/leases.ts";
+import { spawnUntilStep } from "../support/step-child.ts";
 
 let root: string;
 let base: string;
@@ -81,8 +81,7 @@ async function schedule(to: string) {
  * its journal, its lock and the folders are left as they were at that moment.
  */
 async function crashAt(step: DataMoveStep, options: { sameDisk?: boolean } = {}) {
-  const child = spawn(
-    process.execPath,
+  const child = await spawnUntilStep(
     [
       "bin/run-ts.js",
       "test/profile/data-move-child.ts",
@@ -91,21 +90,9 @@ async function crashAt(step: DataMoveStep, options: { sameDisk?: boolean } = {})
       join(root, "disk2"),
       options.sameDisk ? "same" : "",
     ],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    step,
   );
   children.push(child);
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  await new Promise<void>((resolve, reject) => {
-    lines.on("line", (line) => {
-      if (line.includes(`"reached":"${step}"`)) resolve();
-      else if (line.startsWith("{")) reject(new Error(`the move ended before ${step}: ${line}`));
-    });
-    child.once("exit", (code) => reject(new Error(`the child exited (${code}) before ${step}: ${stderr}`)));
-  });
   child.kill("SIGKILL");
   await once(child, "exit");
 }

@@ -4,18 +4,18 @@
  * and crashes: a child process doing the move is killed at a step, and the next start finishes or
  * undoes the move so the store is whole in exactly one place.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { EventPayload } from "../../engine/api/contract.ts";
 import { elmwoodPaths, MODEL_STORE_POINTER } from "../../engine/paths.ts";
 import { ElmwoodService, type ElmwoodServiceOptions } from "../../engine/service.ts";
 import { MOVE_JOURNAL } from "../../models/store-move.ts";
 import { SMALL_OPENELM, writeRandomCheckpoint } from "../support/random-checkpoint.ts";
+import { spawnUntilStep } from "../support/step-child.ts";
 import { nextEvent } from "./fixture.ts";
 
 const MODEL = "tiny-move";
@@ -133,24 +133,11 @@ async function holdAt(
   step: string,
   otherDisk = "",
 ): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
+  const child = await spawnUntilStep(
     ["bin/run-ts.js", "test/service/store-move-child.ts", home, destination, step, otherDisk],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    step,
   );
   children.push(child);
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  await new Promise<void>((resolve, reject) => {
-    lines.on("line", (line) => {
-      if (line.includes(`"reached":"${step}"`)) resolve();
-      else if (line.startsWith("{")) reject(new Error(`the move ended before ${step}: ${line}`));
-    });
-    child.once("exit", (code) => reject(new Error(`the child exited (${code}) before ${step}: ${stderr}`)));
-  });
   return child;
 }
 
