@@ -13,7 +13,8 @@
  *    attention in one node. Inputs: input_ids int64 [1, S]; seqlens_k int32 [1] (total length - 1);
  *    total_sequence_length int32 []; past_key_values.{i}.key/value float [1, kv_i, W, h], bound by
  *    the runtime as present.{i}.key/value too, so the cache is updated in place.
- *  - "standard" (the CPU): RotaryEmbedding, TensorScatter and ONNX Attention (opset 24).
+ *  - "standard" (the CPU): one norm and one RotaryEmbedding for q and k together, TensorScatter and
+ *    ONNX Attention (opset 24).
  *    onnxruntime's CPU GroupQueryAttention computes q.k and p.v with 128-bit loops and re-reads each
  *    KV head once per query head, so decode slowed to about half its speed as the window filled; its
  *    Attention runs on MLAS's GEMM kernels. Inputs: input_ids; past_length int64 [] (tokens already
@@ -136,49 +137,97 @@ export function buildOpenElmGraph(
     return [normed, sum];
   }
 
-  /** Per-head RMSNorm over head_dim with one [h] weight shared by every head (q_norm, k_norm). */
+  /** Per-head RMSNorm over head_dim of x [1, S, heads * h]; `weight` is [h] or [heads, h]. */
   function headNorm(place: string, x: string, heads: number, weight: string): string {
-    const perHead = g.int64s(`${place}/per_head_shape`, [0, 0, heads, h]);
-    const flat = g.int64s(`${place}/flat_shape`, [0, 0, heads * h]);
-    const [split] = node({
+    const [perHead] = node({
       name: `${place}/Reshape`,
       op: "Reshape",
-      inputs: [x, perHead],
+      inputs: [x, g.int64s(`${place}/per_head_shape`, [0, 0, heads, h])],
       outputs: [`${place}/Reshape/output_0`],
     }); // [1, S, heads, h]
-    const normed = rmsNorm(place, split, weight); // [1, S, heads, h]
+    const normed = rmsNorm(place, perHead, weight);
     return node({
       name: `${place}/Reshape_1`,
       op: "Reshape",
-      inputs: [normed, flat],
+      inputs: [normed, g.int64s(`${place}/flat_shape`, [0, 0, heads * h])],
       outputs: [`${place}/Reshape_1/output_0`],
     })[0]; // [1, S, heads * h]
   }
 
+  /**
+   * The [qH + kvH, h] weight that norms q and k in one operator: q_norm's [h] for each query head, then
+   * k_norm's for each KV head. Built in the graph from the checkpoint's two vectors (Expand and Concat
+   * of initializers, which onnxruntime folds into a constant when the session loads), so the stored
+   * weights stay as they were.
+   */
+  function qkNormWeight(place: string, weights: NormWeights, heads: Heads): string {
+    const tiled = (what: string, weight: string, count: number) =>
+      node({
+        name: `${place}/${what}_weight/Expand`,
+        op: "Expand",
+        inputs: [weight, g.int64s(`${place}/${what}_weight/shape`, [count, h])],
+        outputs: [`${place}/${what}_weight/output_0`],
+      })[0];
+    return node({
+      name: `${place}/weight/Concat`,
+      op: "Concat",
+      inputs: [tiled("q", weights.q, heads.qH), tiled("k", weights.k, heads.kvH)],
+      outputs: [`${place}/weight/output_0`],
+      attributes: { axis: { int: 0 } },
+    })[0];
+  }
+
+  /** Splits x along its last axis into parts of the given sizes. */
+  function split(place: string, x: string, sizes: number[], outputs: string[]): string[] {
+    return node({
+      name: `${place}/Split`,
+      op: "Split",
+      inputs: [x, g.int64s(`${place}/split_sizes`, sizes)],
+      outputs: outputs.map((o) => `${place}/${o}`),
+      attributes: { axis: { int: -1 } },
+    });
+  }
+
   type CacheNames = OpenElmGraph["io"]["kvNames"][number];
+  type Heads = { qH: number; kvH: number };
+  type NormWeights = { q: string; k: string };
 
   /**
-   * Rotary (rotate-half, base rope_freq_constant), the cache write, causal masking and the head
-   * grouping (query head j reads KV head floor(j / (qH / kvH))) in one kernel.
+   * q_norm and k_norm, then rotary (rotate-half, base rope_freq_constant), the cache write, causal
+   * masking and the head grouping (query head j reads KV head floor(j / (qH / kvH))) in one kernel.
+   * Each norm has its [h] weight: WebGPU's norm kernel takes no broadcast weight.
    */
   function groupedAttention(
     place: string,
-    q: string,
-    k: string,
-    v: string,
+    qkv: string,
+    weights: NormWeights,
     names: CacheNames,
-    heads: { qH: number; kvH: number },
+    heads: Heads,
   ): string {
     if (lengths.kind !== "grouped") throw new Error("grouped attention needs the grouped inputs");
+    const { qH, kvH } = heads;
+    const [q, k, v] = split(place, qkv, [qH * h, kvH * h, kvH * h], ["q", "k", "v"]);
+    const qNormed = headNorm(`${place}/q_norm`, q, qH, weights.q);
+    const kNormed = headNorm(`${place}/k_norm`, k, kvH, weights.k);
     return node({
       name: `${place}/GroupQueryAttention`,
       op: "GroupQueryAttention",
       domain: "com.microsoft",
-      inputs: [q, k, v, names.pastKey, names.pastValue, lengths.seqlensK, lengths.totalLength, cos, sin],
+      inputs: [
+        qNormed,
+        kNormed,
+        v,
+        names.pastKey,
+        names.pastValue,
+        lengths.seqlensK,
+        lengths.totalLength,
+        cos,
+        sin,
+      ],
       outputs: [`${place}/GroupQueryAttention/output_0`, names.presentKey, names.presentValue],
       attributes: {
-        num_heads: { int: heads.qH },
-        kv_num_heads: { int: heads.kvH },
+        num_heads: { int: qH },
+        kv_num_heads: { int: kvH },
         do_rotary: { int: 1 },
         rotary_interleaved: { int: 0 },
         scale: { float: 1 },
@@ -186,25 +235,36 @@ export function buildOpenElmGraph(
     })[0]; // [1, S, qH * h]
   }
 
-  /** Rotary on q and k, the new rows written into the cache view in place, then attention over the view. */
+  /**
+   * q and k normed and rotated together (one norm with a per-head weight, one rotary: every head of
+   * both turns by its position alike), so a layer runs three operators fewer than with q and k apart;
+   * then the new rows written into the cache view in place, and attention over the view.
+   */
   function standardAttention(
     place: string,
-    q: string,
-    k: string,
-    v: string,
+    qkv: string,
+    weights: NormWeights,
     names: CacheNames,
-    heads: { qH: number; kvH: number },
+    heads: Heads,
   ): string {
     if (lengths.kind !== "standard") throw new Error("standard attention needs the cache-view inputs");
-    const rotate = (what: string, x: string, count: number) =>
-      node({
-        name: `${place}/${what}_rotary/RotaryEmbedding`,
-        op: "RotaryEmbedding",
-        domain: "com.microsoft",
-        inputs: [x, lengths.positionIds, cos, sin],
-        outputs: [`${place}/${what}_rotary/output_0`],
-        attributes: { interleaved: { int: 0 }, num_heads: { int: count } },
-      })[0];
+    const { qH, kvH } = heads;
+    const [qk, v] = split(place, qkv, [(qH + kvH) * h, kvH * h], ["qk", "v"]);
+    const normed = headNorm(
+      `${place}/qk_norm`,
+      qk,
+      qH + kvH,
+      qkNormWeight(`${place}/qk_norm`, weights, heads),
+    );
+    const [rotated] = node({
+      name: `${place}/qk_rotary/RotaryEmbedding`,
+      op: "RotaryEmbedding",
+      domain: "com.microsoft",
+      inputs: [normed, lengths.positionIds, cos, sin],
+      outputs: [`${place}/qk_rotary/output_0`],
+      attributes: { interleaved: { int: 0 }, num_heads: { int: qH + kvH } },
+    });
+    const [q, k] = split(`${place}/qk`, rotated, [qH * h, kvH * h], ["q", "k"]);
     const write = (what: string, past: string, rows: string, present: string) =>
       node({
         name: `${place}/${what}_cache/TensorScatter`,
@@ -213,14 +273,14 @@ export function buildOpenElmGraph(
         outputs: [present],
         attributes: { axis: { int: 1 } },
       })[0];
-    const keys = write("key", names.pastKey, rotate("k", k, heads.kvH), names.presentKey);
+    const keys = write("key", names.pastKey, k, names.presentKey);
     const values = write("value", names.pastValue, v, names.presentValue);
     return node({
       name: `${place}/Attention`,
       op: "Attention",
-      inputs: [rotate("q", q, heads.qH), keys, values, lengths.mask],
+      inputs: [q, keys, values, lengths.mask],
       outputs: [`${place}/Attention/output_0`],
-      attributes: { q_num_heads: { int: heads.qH }, kv_num_heads: { int: heads.kvH }, scale: { float: 1 } },
+      attributes: { q_num_heads: { int: qH }, kv_num_heads: { int: kvH }, scale: { float: 1 } },
     })[0]; // [1, S, qH * h]
   }
 
@@ -229,24 +289,13 @@ export function buildOpenElmGraph(
     const place = `/model/layers.${i}/attn`;
     const src = `transformer.layers.${i}.attn`;
     const qkv = linear(`${place}/qkv_proj`, `${src}.qkv_proj.weight`, x, (qH + 2 * kvH) * h, d); // [1, S, (qH + 2 kvH) * h]
-    const sizes = g.int64s(`${place}/qkv_split_sizes`, [qH * h, kvH * h, kvH * h]);
-    const [q, k, v] = node({
-      name: `${place}/Split`,
-      op: "Split",
-      inputs: [qkv, sizes],
-      outputs: [`${place}/q`, `${place}/k`, `${place}/v`],
-      attributes: { axis: { int: -1 } },
-    }); // q [1, S, qH * h], k and v [1, S, kvH * h]
     // Attention's 1/sqrt(h) is folded into q_norm's weight (rotary is linear, so scaling before it is
     // the same) and the kernels run with scale 1: MLAS's single-row GEMM, which a decode step's q.K^T
     // is, takes its fast path only with alpha 1 (the general path first packs all of K).
-    const qNormed = headNorm(
-      `${place}/q_norm`,
-      q,
-      qH,
-      normWeight(`${src}.q_norm.weight`, h, 1 / Math.sqrt(h)),
-    );
-    const kNormed = headNorm(`${place}/k_norm`, k, kvH, normWeight(`${src}.k_norm.weight`, h));
+    const weights = {
+      q: normWeight(`${src}.q_norm.weight`, h, 1 / Math.sqrt(h)),
+      k: normWeight(`${src}.k_norm.weight`, h),
+    };
 
     const names = {
       pastKey: `past_key_values.${i}.key`,
@@ -265,9 +314,7 @@ export function buildOpenElmGraph(
         shape: standard ? cacheShape : [1, kvH, "present_sequence_length", h],
       });
 
-    const attn = standard
-      ? standardAttention(place, qNormed, kNormed, v, names, { qH, kvH })
-      : groupedAttention(place, qNormed, kNormed, v, names, { qH, kvH });
+    const attn = (standard ? standardAttention : groupedAttention)(place, qkv, weights, names, { qH, kvH });
     return linear(`${place}/out_proj`, `${src}.out_proj.weight`, attn, d, qH * h); // [1, S, d]
   }
 
@@ -276,14 +323,7 @@ export function buildOpenElmGraph(
     const place = `/model/layers.${i}/ffn`;
     const src = `transformer.layers.${i}.ffn`;
     const both = linear(`${place}/proj_1`, `${src}.proj_1.weight`, x, 2 * f, d); // [1, S, 2f]
-    const halves = g.int64s(`${place}/glu_split_sizes`, [f, f]);
-    const [gate, up] = node({
-      name: `${place}/Split`,
-      op: "Split",
-      inputs: [both, halves],
-      outputs: [`${place}/gate`, `${place}/up`],
-      attributes: { axis: { int: -1 } },
-    }); // each [1, S, f]; the gate is the first half
+    const [gate, up] = split(place, both, [f, f], ["gate", "up"]); // each [1, S, f]; the gate is the first half
     const [sig] = node({
       name: `${place}/act/Sigmoid`,
       op: "Sigmoid",
