@@ -60,6 +60,14 @@ describe("the converted model's graphs", () => {
     expect(ops(cpu).has("GroupQueryAttention")).toBe(false);
     expect(ops(gpu).has("GroupQueryAttention")).toBe(true);
     expect(ops(gpu).has("Attention")).toBe(false);
+    // On the CPU, q and k share one norm and one rotary per layer (the first norm is the input's).
+    const count = (m: typeof cpu, op: string) => (m.graph?.node ?? []).filter((n) => n.opType === op).length;
+    const layers = count(cpu, "Attention");
+    expect(layers).toBeGreaterThan(1);
+    expect(count(gpu, "GroupQueryAttention")).toBe(layers);
+    expect(count(cpu, "RotaryEmbedding")).toBe(layers);
+    expect(count(cpu, "SimplifiedLayerNormalization")).toBe(layers + 1);
+    expect(count(gpu, "SimplifiedLayerNormalization")).toBe(2 * layers + 1);
     const a = externalData(cpu);
     const b = externalData(gpu);
     expect([...a.files]).toEqual([DATA_FILE]);
