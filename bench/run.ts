@@ -229,8 +229,10 @@ async function benchEngine(args: string[]): Promise<Record<string, unknown>> {
       decodeAt1800AtLeast85PercentOf300: (int4.longContextRatio as number) >= TARGETS.longContextRatio,
       loadUnder1500ms: (int4.loadMs as number) < TARGETS.loadMs,
     };
+    // The targets are the default format's; a run with --block-size says which blocks it checked.
+    const blocks = int4.blockSize === defaultBlockSize("int4") ? "" : ` in blocks of ${int4.blockSize}`;
     process.stdout.write(
-      `int4 targets: ${Object.entries(checks)
+      `int4${blocks} targets: ${Object.entries(checks)
         .map(([k, v]) => `${k} ${v ? "yes" : "NO"}`)
         .join(", ")} (parity with llama.cpp: run ../shared/anchors/llamacpp_bench.sh beside this)\n`,
     );
