@@ -8,7 +8,7 @@ import { useChatModel } from "../chat/chat-model.ts";
 import { liveTokensPerSecond } from "../chat/chat-reducer.ts";
 import { formatCount, formatSpeed, percent } from "../lib/format.ts";
 import { isActive, jobFraction } from "../models/job-progress.ts";
-import { useChat, useDocuments, useModels, useStatus } from "../stores/stores.tsx";
+import { useChat, useChatPerFrame, useDocuments, useModels, useStatus } from "../stores/stores.tsx";
 
 function modelText(model: ModelStatus | undefined): string {
   if (!model) return "Connecting…";
@@ -30,7 +30,7 @@ export function StatusBar() {
   const status = useStatus((s) => s.status);
   const statusError = useStatus((s) => s.error);
   const messages = useChat((s) => s.messages);
-  const streaming = useChat((s) => s.streaming);
+  const streaming = useChatPerFrame((s) => s.streaming);
   const jobs = useModels((s) => s.jobs);
   const folders = useDocuments((s) => s.folders);
   const chatModel = useChatModel();

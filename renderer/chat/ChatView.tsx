@@ -5,7 +5,7 @@ import { ErrorNotice } from "../components/ErrorNotice.tsx";
 import { IconButton } from "../components/IconButton.tsx";
 import { SlidersIcon } from "../components/icons.tsx";
 import { readDropped } from "../documents/read-dropped.ts";
-import { useChat, useStores } from "../stores/stores.tsx";
+import { useChat, useChatPerFrame, useStores } from "../stores/stores.tsx";
 import { AttachButton, AttachmentBar } from "./Attachments.tsx";
 import { Composer } from "./Composer.tsx";
 import { useChatModel } from "./chat-model.ts";
@@ -84,7 +84,7 @@ function FailureActions({ error }: { error: ErrorInfo }) {
 
 export function ChatView() {
   const messages = useChat((s) => s.messages);
-  const streaming = useChat((s) => s.streaming);
+  const streaming = useChatPerFrame((s) => s.streaming);
   const pendingUser = useChat((s) => s.pendingUser);
   const failure = useChat((s) => s.failure);
   const meta = useChat((s) => s.meta);

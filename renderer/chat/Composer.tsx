@@ -15,7 +15,8 @@ const DEFAULT_RESERVE = 512;
 export function Composer() {
   const [text, setText] = useState("");
   const input = useRef<HTMLTextAreaElement>(null);
-  const streaming = useChat((s) => s.streaming);
+  // Only whether a reply is streaming: the composer need not re-render for every token.
+  const streaming = useChat((s) => s.streaming !== null);
   const send = useChat((s) => s.send);
   const stop = useChat((s) => s.stop);
   const messages = useChat((s) => s.messages);

@@ -2,7 +2,7 @@
  * Every feature's store, made once per window and handed to the views through context, so tests can
  * mount a view with stores over a fake client. Components read with selectors: `useChat((s) => s.streaming)`.
  */
-import { createContext, type ReactNode, useContext } from "react";
+import { createContext, type ReactNode, useContext, useEffect, useRef, useState } from "react";
 import { useStore } from "zustand";
 import type { StoreApi } from "zustand/vanilla";
 import type { ElmwoodClient } from "../api/client.ts";
@@ -133,6 +133,52 @@ export function useStores(): Stores {
 }
 
 export const useChat = <T,>(select: (s: ChatStore) => T): T => useStore(useStores().chat, select);
+
+const nextFrame =
+  typeof requestAnimationFrame === "function"
+    ? (run: () => void) => {
+        const id = requestAnimationFrame(run);
+        return () => cancelAnimationFrame(id);
+      }
+    : (run: () => void) => {
+        const id = setTimeout(run, 16);
+        return () => clearTimeout(id);
+      };
+
+/**
+ * useChat for what changes with every streamed token (the reply in progress), re-rendering at most once
+ * per animation frame while it streams. A reply can stream hundreds of tokens a second; re-rendering
+ * the chat and its Markdown for each one can outrun the page, and then a key press (Escape to stop)
+ * waits behind the backlog. A value appearing or going (null), as when a reply starts or ends, shows at
+ * once, so the finished reply never sits beside a stale streaming one.
+ */
+export function useChatPerFrame<T>(select: (s: ChatStore) => T | null): T | null {
+  const store = useStores().chat;
+  const [value, setValue] = useState(() => select(store.getState()));
+  const selectRef = useRef(select);
+  selectRef.current = select;
+  const shown = useRef(value);
+  useEffect(() => {
+    let cancel: (() => void) | null = null;
+    const update = () => {
+      cancel?.();
+      cancel = null;
+      shown.current = selectRef.current(store.getState());
+      setValue(() => shown.current);
+    };
+    const unsubscribe = store.subscribe((state) => {
+      const next = selectRef.current(state);
+      if (next === null || shown.current === null) update();
+      else cancel ??= nextFrame(update);
+    });
+    update(); // a change between the first render and the subscription
+    return () => {
+      unsubscribe();
+      cancel?.();
+    };
+  }, [store]);
+  return value;
+}
 export const useConversations = <T,>(select: (s: ConversationsStore) => T): T =>
   useStore(useStores().conversations, select);
 export const useModels = <T,>(select: (s: ModelsStore) => T): T => useStore(useStores().models, select);
