@@ -1,8 +1,9 @@
 /**
  * A loaded model in its own worker thread, seen from the main thread: load, generate with streamed
- * tokens, abort, logits. One generation runs at a time; the others wait in order in a bounded queue
- * (a full queue is refused as BUSY, which the local API answers with 429). A request aborted while
- * it waits leaves the queue without ever reaching the model.
+ * tokens, prefill, abort, logits. One generation runs at a time; the others wait in order in a bounded
+ * queue (a full queue is refused as BUSY, which the local API answers with 429). A request aborted
+ * while it waits leaves the queue without ever reaching the model. A prefill only uses a model that
+ * is idle, and gives way to any request that arrives while it runs.
  */
 import { Worker } from "node:worker_threads";
 import { cancelled, ElmwoodError } from "../errors.ts";
@@ -54,6 +55,8 @@ export class ModelHost {
   private queue: { start: () => void; abandon: (error: Error) => void }[] = [];
   private busy = false;
   private closed = false;
+  /** The prefill running now, which the next request stops. */
+  private prefilling: number | undefined;
   info!: LoadedInfo;
 
   private constructor(
@@ -127,6 +130,33 @@ export class ModelHost {
     }
   }
 
+  /**
+   * Runs `tokens` into the prefix cache while nothing else wants the model, so that a request whose
+   * prompt starts with them computes only the rest (the chat prepares the message being typed). It
+   * never waits behind a request: a model that is generating, or has requests waiting, skips it
+   * (null). A newer prefill replaces one in progress, and a request that arrives meanwhile stops it
+   * between two chunks of the prompt; what was computed stays cached. Resolves with how many tokens
+   * were computed, or null when it was skipped or stopped.
+   */
+  async prefill(tokens: number[]): Promise<{ computed: number } | null> {
+    if (this.closed || tokens.length === 0) return null;
+    if (this.busy && (this.prefilling === undefined || this.queue.length > 0)) return null;
+    await this.turn(); // stops the prefill in progress, if any
+    const id = this.nextId++;
+    try {
+      // A request that came while this one waited for the old prefill to stop goes first.
+      if (this.queue.length > 0) return null;
+      this.prefilling = id;
+      return await this.call<{ computed: number }>({ type: "prefill", id, tokens });
+    } catch (error) {
+      if (error instanceof ElmwoodError && error.code === "CANCELLED") return null;
+      throw error;
+    } finally {
+      if (this.prefilling === id) this.prefilling = undefined;
+      this.release();
+    }
+  }
+
   async logits(tokens: number[]): Promise<Float32Array> {
     await this.turn();
     try {
@@ -176,6 +206,15 @@ export class ModelHost {
     if (!this.busy) {
       this.busy = true;
       return Promise.resolve();
+    }
+    // A prefill only borrows an idle model: it stops for whoever comes next.
+    if (this.prefilling !== undefined) {
+      this.worker.postMessage({
+        type: "abort",
+        id: this.nextId++,
+        target: this.prefilling,
+      } satisfies WorkerRequest);
+      this.prefilling = undefined;
     }
     if (this.queue.length >= this.maxQueue) {
       return Promise.reject(
@@ -231,20 +270,27 @@ export class ModelHost {
         this.pending.delete(message.id);
         pending.reject(new ElmwoodError(message.error.code, message.error.message, message.error.hint));
         return;
-      default: {
+      default:
         this.pending.delete(message.id);
-        const value =
-          message.type === "loaded"
-            ? message.info
-            : message.type === "done"
-              ? { ...message.result, ...(message.runStats ? { runStats: message.runStats } : {}) }
-              : message.type === "logits"
-                ? message.logits
-                : message.type === "profiled"
-                  ? message.file
-                  : undefined;
-        pending.resolve(value as never);
-      }
+        pending.resolve(resultOf(message) as never);
     }
+  }
+}
+
+/** What a call's final reply resolves it with. */
+function resultOf(message: Exclude<WorkerReply, { type: "token" | "error" }>): unknown {
+  switch (message.type) {
+    case "loaded":
+      return message.info;
+    case "done":
+      return { ...message.result, ...(message.runStats ? { runStats: message.runStats } : {}) };
+    case "logits":
+      return message.logits;
+    case "prefilled":
+      return { computed: message.computed };
+    case "profiled":
+      return message.file;
+    case "closed":
+      return undefined;
   }
 }

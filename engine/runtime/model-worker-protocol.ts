@@ -12,6 +12,8 @@ export type WorkerRequest =
   | { type: "generate"; id: number; request: WorkerGenerateRequest; timing?: boolean }
   | { type: "abort"; id: number; target: number }
   | { type: "logits"; id: number; tokens: number[] }
+  /** Runs `tokens` into the cache (what a prompt about to be sent starts with); abortable. */
+  | { type: "prefill"; id: number; tokens: number[] }
   | { type: "profile"; id: number }
   | { type: "close"; id: number };
 
@@ -28,5 +30,7 @@ export type WorkerReply =
   | { type: "done"; id: number; result: GenerateResult; runStats?: RunStats }
   | { type: "profiled"; id: number; file: string }
   | { type: "logits"; id: number; logits: Float32Array }
+  /** `computed`: how many of the tokens were not already in the cache. */
+  | { type: "prefilled"; id: number; computed: number }
   | { type: "closed"; id: number }
   | { type: "error"; id: number; error: { code: ErrorCode; message: string; hint?: string } };

@@ -1,6 +1,7 @@
 /**
  * The worker thread that owns a loaded model. A run of onnxruntime blocks the thread that calls it,
- * so the model lives here and the app's, server's and CLI's event loops stay free. Messages in: load, generate, abort, logits, close. Messages out: loaded, token, done, error.
+ * so the model lives here and the app's, server's and CLI's event loops stay free. Messages in: load,
+ * generate, prefill, abort, logits, close. Messages out: loaded, token, done, prefilled, error.
  */
 import { parentPort } from "node:worker_threads";
 import { isElmwoodError } from "../errors.ts";
@@ -65,6 +66,24 @@ async function handle(message: WorkerRequest): Promise<void> {
       }
       return;
     }
+    case "prefill": {
+      const active = session;
+      if (!active) throw new Error("no model is loaded");
+      const controller = new AbortController();
+      running.set(message.id, controller);
+      try {
+        // Nothing to do when the cache already holds them all (logitsFor would run the last again).
+        // An abort lands between chunks; what was computed before it stays in the cache.
+        const computed =
+          active.commonPrefix(message.tokens) === message.tokens.length
+            ? 0
+            : (await active.logitsFor(message.tokens, controller.signal)).computed;
+        reply({ type: "prefilled", id: message.id, computed });
+      } finally {
+        running.delete(message.id);
+      }
+      return;
+    }
     case "profile": {
       if (!session) throw new Error("no model is loaded");
       reply({ type: "profiled", id: message.id, file: session.endProfiling() });
@@ -98,7 +117,7 @@ port.on("message", (message: WorkerRequest) => {
   const handled = handle(message).catch((error) =>
     reply({ type: "error", id: message.id, error: errorOf(error) }),
   );
-  if (message.type === "generate") {
+  if (message.type === "generate" || message.type === "prefill") {
     inFlight.add(handled);
     void handled.finally(() => inFlight.delete(handled));
   }

@@ -101,6 +101,61 @@ describe("model host (worker thread)", () => {
     );
   });
 
+  it("a prefill fills the cache: the request after it computes only the rest and writes the same tokens", async () => {
+    const ahead = [...PROMPT, 450, 451, 452];
+    const prompt = [...ahead, 600, 601];
+    expect(await host.prefill(ahead)).toEqual({ computed: expect.any(Number) });
+    // Everything is cached now, so a second prefill of the same tokens computes nothing.
+    expect(await host.prefill(ahead)).toEqual({ computed: 0 });
+    const result = await host.generate({ prompt, maxNewTokens: 4, sampling: GREEDY });
+    expect(result.timings.reusedTokens).toBe(ahead.length);
+    expect(result.tokens).toEqual(fx.reference.greedy(prompt, 4).tokens);
+  });
+
+  it("a prefill never waits behind a request, and gives way to one", async () => {
+    // Chunks of 4 tokens: a long prefill is many runs, with a chance to stop between each two.
+    const small = await ModelHost.start(fx.models.fp32, { provider: "cpu", threads: 1, prefillChunk: 4 });
+    try {
+      const long = Array.from({ length: 400 }, (_, i) => 300 + i);
+      // While a generation runs, a prefill is skipped at once.
+      let generating = true;
+      const generation = small
+        .generate({ prompt: PROMPT, maxNewTokens: 12, sampling: GREEDY })
+        .finally(() => (generating = false));
+      expect(await small.prefill(long)).toBeNull();
+      expect(generating).toBe(true);
+      await generation;
+
+      // A request that arrives while a prefill runs stops it and gets the reference's tokens.
+      const prefill = small.prefill(long);
+      await null; // the prefill has been handed to the worker
+      const request = small.generate({ prompt: PROMPT, maxNewTokens: 5, sampling: GREEDY });
+      expect(await prefill).toBeNull();
+      expect((await request).tokens).toEqual(fx.reference.greedy(PROMPT, 5).tokens);
+
+      // A newer prefill replaces one in progress.
+      const older = small.prefill(long);
+      await null;
+      const newer = small.prefill([...PROMPT, 700]);
+      expect(await older).toBeNull();
+      expect(await newer).toEqual({ computed: expect.any(Number) });
+      const after = await small.generate({
+        prompt: [...PROMPT, 700, 701],
+        maxNewTokens: 2,
+        sampling: GREEDY,
+      });
+      expect(after.timings.reusedTokens).toBe(PROMPT.length + 1);
+
+      // Closing stops a prefill in progress.
+      const last = small.prefill(long);
+      await null;
+      await small.close();
+      expect(await last).toBeNull();
+    } finally {
+      await small.close();
+    }
+  });
+
   it("a model that cannot load fails with its reason", async () => {
     await expect(ModelHost.start("/nonexistent/model")).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
