@@ -133,6 +133,7 @@ export interface ElmwoodServiceOptions {
 /** Calls that read or change the models: refused while the model store is being moved. */
 const NEEDS_MODEL_STORE = new Set<CallName>([
   "chat.send",
+  "chat.prepare",
   "chat.regenerate",
   "chat.edit",
   "completions.create",
@@ -255,6 +256,7 @@ export class ElmwoodService implements ElmwoodApi {
     const chatModels: ChatModels = {
       pick: (name) => this.pickModel(name),
       load: (name, signal) => this.generatorFor(name, signal),
+      ready: (name) => (this.models.loaded?.name === name ? this.models.loaded.host : null),
     };
     this.chat = new ChatEngine(
       this.conversations,
@@ -783,6 +785,7 @@ export class ElmwoodService implements ElmwoodApi {
   private readonly handlers: Handlers = {
     "chat.send": (input) => this.started(this.chat.send(input)),
     "chat.stop": (input) => ({ stopped: this.chat.stop(input) }),
+    "chat.prepare": async (input) => ({ prepared: await this.chat.prepare(input) }),
     "chat.regenerate": (input) => this.started(this.chat.regenerate(input.conversationId, input.messageId)),
     "chat.edit": (input) =>
       this.started(this.chat.edit(input.conversationId, input.messageId, input.content)),

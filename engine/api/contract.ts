@@ -795,6 +795,20 @@ export const calls = {
       }),
     z.object({ stopped: z.boolean() }),
   ),
+  /**
+   * The message being typed, so the model can read it ahead (while idle, local models only): the
+   * reply to it then starts sooner. Best effort; `prepared` says whether the model took it.
+   */
+  "chat.prepare": call(
+    z.strictObject({
+      conversationId: Id,
+      /** The draft as it stands; empty right after a reply (the conversation so far is read). */
+      content: z.string().max(32_000),
+      /** The message the draft would answer under; default the active leaf. */
+      parentId: Id.optional(),
+    }),
+    z.object({ prepared: z.boolean() }),
+  ),
   /** A new reply beside an assistant message; the old one stays as a sibling. */
   "chat.regenerate": call(z.strictObject({ conversationId: Id, messageId: Id }), ChatStarted),
   /** A new version of a user message (a sibling, the old branch kept) and a reply to it. */

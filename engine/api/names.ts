@@ -8,6 +8,7 @@ import type { ErrorCode } from "../errors.ts";
 export const CALL_NAMES = [
   "chat.send",
   "chat.stop",
+  "chat.prepare",
   "chat.regenerate",
   "chat.edit",
   "chat.switchBranch",

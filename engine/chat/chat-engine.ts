@@ -34,6 +34,8 @@ export interface ChatModels {
   pick(name: string | null): Promise<ReplyModel>;
   /** The model loaded and ready; rejects with CANCELLED when `signal` fires first. */
   load(name: string, signal: AbortSignal): Promise<Generator>;
+  /** The model if it is in memory now (null otherwise), without loading it. */
+  ready(name: string): Generator | null;
 }
 
 type ChatEventName = "chat.token" | "chat.done" | "chat.error";
@@ -59,6 +61,36 @@ export interface ChatEngineOptions {
   saveEveryMs?: number;
   /** Chat grounded in documents: gives the question passages of the conversation's documents. */
   grounding?: TurnGrounding;
+}
+
+/**
+ * The messages a reply's prompt is made of: the system prompt, the branch (each reply this model's
+ * family wrote carrying its ids, so the prompt extends the previous turn's tokens), and the new
+ * user message, if any.
+ */
+function promptMessages(
+  systemPrompt: string,
+  history: readonly StoredMessage[],
+  user: string | undefined,
+  model: ReplyModel,
+): PromptMessage[] {
+  const messages: PromptMessage[] = [];
+  if (systemPrompt.trim()) messages.push({ role: "system", content: systemPrompt });
+  for (const m of history) {
+    const own = m.role === "assistant" && m.template === model.family;
+    messages.push({
+      role: m.role,
+      content: m.content,
+      tokens: own ? m.tokens : null,
+      // What the engine that wrote this reply counted, when it was this very model.
+      measured:
+        own && m.model === model.name && m.stats && !m.stats.estimated
+          ? m.stats.promptTokens + m.stats.completionTokens
+          : null,
+    });
+  }
+  if (user !== undefined) messages.push({ role: "user", content: user });
+  return messages;
 }
 
 export function toSamplingOptions(sampling: Sampling): SamplingOptions {
@@ -166,6 +198,32 @@ export class ChatEngine {
     return this.reply(conversationId, { history: this.store.path(conversationId, answers) });
   }
 
+  /**
+   * Lets the conversation's model read the message being typed before it is sent: the prompt the
+   * send would make is run into the model's prefix cache, so the reply's first token waits only for
+   * what was typed after the last prepare. Best effort and never in the way: it does nothing for a
+   * remote model (a draft never leaves the machine), a model not in memory (typing does not load
+   * one), a conversation with a reply being written, or a prompt that does not fit; the model runs
+   * it only while idle and stops it for any request. In a conversation grounded in documents the
+   * question is rewritten with passages when sent, so only the part before it is read ahead.
+   */
+  async prepare(input: { conversationId: string; content: string; parentId?: string }): Promise<boolean> {
+    const conversation = this.store.get(input.conversationId);
+    if ([...this.running.values()].some((run) => run.conversationId === input.conversationId)) return false;
+    const parentId = input.parentId ?? conversation.activeLeafId;
+    if (input.parentId !== undefined) this.store.message(input.conversationId, input.parentId);
+    const model = await this.models.pick(conversation.model);
+    if (model.remote) return false;
+    const generator = this.models.ready(model.name);
+    if (!generator?.prefill) return false;
+    const grounded = this.options.grounding?.draws(input.conversationId) ?? false;
+    const history = this.store.path(input.conversationId, parentId);
+    const messages = promptMessages(conversation.systemPrompt, history, grounded ? "" : input.content, model);
+    const prompt = model.prepare(messages);
+    if (prompt.tokens >= model.contextLength) return false;
+    return (await generator.prefill(prompt.prompt)) !== null;
+  }
+
   /** Stops one reply, or every reply in a conversation; true if one was running. */
   stop(target: { requestId?: string; conversationId?: string }): boolean {
     let stopped = false;
@@ -207,23 +265,7 @@ export class ChatEngine {
     }
     const conversation = this.store.get(conversationId);
     const model = await this.models.pick(conversation.model);
-    const messages: PromptMessage[] = [];
-    if (conversation.systemPrompt.trim())
-      messages.push({ role: "system", content: conversation.systemPrompt });
-    for (const m of turn.history) {
-      const own = m.role === "assistant" && m.template === model.family;
-      messages.push({
-        role: m.role,
-        content: m.content,
-        tokens: own ? m.tokens : null,
-        // What the engine that wrote this reply counted, when it was this very model.
-        measured:
-          own && m.model === model.name && m.stats && !m.stats.estimated
-            ? m.stats.promptTokens + m.stats.completionTokens
-            : null,
-      });
-    }
-    if (turn.user) messages.push({ role: "user", content: turn.user.content });
+    const messages = promptMessages(conversation.systemPrompt, turn.history, turn.user?.content, model);
     const { sampling } = conversation;
     const requestId = newId();
     const assistantMessageId = newId();

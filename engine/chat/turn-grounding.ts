@@ -16,4 +16,6 @@ export interface TurnGrounding {
     question: string;
     fits: (content: string) => boolean;
   }): Promise<string | null>;
+  /** Whether the conversation draws on documents (so its questions are rewritten when sent). */
+  draws(conversationId: string): boolean;
 }

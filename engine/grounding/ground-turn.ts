@@ -45,6 +45,10 @@ export class ConversationGrounding implements TurnGrounding {
     private readonly search: PassageSearch,
   ) {}
 
+  draws(conversationId: string): boolean {
+    return this.store.attachments(conversationId).length > 0;
+  }
+
   async ground(turn: {
     conversationId: string;
     replyId: string;

@@ -66,6 +66,12 @@ export interface GenerationResult {
 /** A model ready to write. */
 export interface Generator {
   generate(request: GenerationRequest, callbacks?: GenerationCallbacks): Promise<GenerationResult>;
+  /**
+   * Reads a prompt ahead into the model's prefix cache while the model is idle, so a request that
+   * starts with it computes only the rest. Best effort: resolves with the tokens computed, or null
+   * when skipped (busy, stopped by a request, or an engine without a cache of ours: remote ones).
+   */
+  prefill?(prompt: Prompt): Promise<number | null>;
 }
 
 /** A Generator that can be watched and closed: what TrackedHost shares out. */
@@ -142,4 +148,6 @@ export interface TokenHost {
     };
   }>;
   close(): Promise<void>;
+  /** Runs tokens into the cache if the model is idle (ModelHost.prefill). */
+  prefill?(tokens: number[]): Promise<{ computed: number } | null>;
 }

@@ -53,6 +53,10 @@ export function localBackend(host: TokenHost): GenerationBackend {
       return host.waiting;
     },
     close: () => host.close(),
+    async prefill(prompt) {
+      if (prompt.kind !== "tokens" || !host.prefill) return null;
+      return (await host.prefill([...prompt.ids]))?.computed ?? null;
+    },
     async generate(request, callbacks = {}) {
       const { prompt } = request;
       if (prompt.kind !== "tokens") {

@@ -72,6 +72,15 @@ export class TrackedHost implements Generator {
   }
 
   /**
+   * Reads a prompt ahead while the model is idle. Not counted as a use: a prefill never holds a
+   * model back from being retired (closing the host stops it).
+   */
+  async prefill(prompt: GenerationRequest["prompt"]): Promise<number | null> {
+    if (this.closing || this.retired || !this.host.prefill) return null;
+    return this.host.prefill(prompt);
+  }
+
+  /**
    * Closes the model once nothing is using it. With `stop`, what is using it is stopped now (each
    * keeps what it wrote and learns `reason`); without, it is waited for, and only a generation that
    * tries to start after that is refused with `reason`.

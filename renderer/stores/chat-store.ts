@@ -37,6 +37,8 @@ export interface ChatStore extends ChatView {
   open(conversationId: string): Promise<void>;
   newChat(): void;
   send(content: string): Promise<void>;
+  /** Lets the model read the message being typed ahead of Send (best effort, never shown). */
+  prepare(draft: string): Promise<void>;
   stop(): Promise<void>;
   regenerate(messageId: string): Promise<void>;
   edit(messageId: string, content: string): Promise<void>;
@@ -186,6 +188,18 @@ export function createChatStore(
             ),
           { text },
         );
+      },
+
+      async prepare(draft) {
+        const { conversationId, messages, streaming } = get();
+        // A new chat has no conversation yet; a reply being written has the model.
+        if (!conversationId || streaming) return;
+        const parentId = messages.at(-1)?.id;
+        try {
+          await client.chat.prepare({ conversationId, content: draft, ...(parentId ? { parentId } : {}) });
+        } catch {
+          // Only a head start: when it cannot be had, Send computes the whole prompt as before.
+        }
       },
 
       async stop() {

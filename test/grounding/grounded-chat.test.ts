@@ -200,6 +200,7 @@ describe("the retrieval step", () => {
       const store = new GroundingStore(db);
       store.attach("c1", "/docs", "folder");
       const grounding = new ConversationGrounding(store, async () => [hit(1, 20), hit(2, 20), hit(3, 20)]);
+      expect(grounding.draws("c1")).toBe(true);
       const budget = (chars: number) => (content: string) => content.length <= chars;
       const two = groundedQuestion("q?", [
         { n: 1, chunkId: 1, path: "/docs/1.txt", location: "", snippet: "", text: hit(1, 20).text },
@@ -230,6 +231,7 @@ describe("the retrieval step", () => {
       expect(store.source("r2", 1)?.text.endsWith("…")).toBe(true);
 
       store.detach("c1", "/docs");
+      expect(grounding.draws("c1")).toBe(false);
       expect(
         await grounding.ground({ conversationId: "c1", replyId: "r3", question: "q?", fits: () => true }),
       ).toBeNull();

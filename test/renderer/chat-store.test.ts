@@ -112,6 +112,31 @@ describe("chat store", () => {
     expect(store.getState().streaming?.stopping).toBe(true);
   });
 
+  it("hands a draft to chat.prepare under the message on screen, and lets a refusal pass unseen", async () => {
+    const user = message({ id: "u1", role: "user", content: "Hi" });
+    const reply = message({ id: "a1", role: "assistant", content: "Hello", parentId: "u1" });
+    let refuse = false;
+    const api = fakeApi({
+      "conversations.get": () => conversation([user, reply]),
+      "chat.prepare": () => {
+        if (refuse) throw new Error("the model store is being moved");
+        return { prepared: true };
+      },
+    });
+    const store = createChatStore(api.client, { defaults: () => null });
+    // A new chat has no conversation to prepare in.
+    await store.getState().prepare("Hello");
+    expect(api.calls.filter((c) => c.name === "chat.prepare")).toEqual([]);
+    await store.getState().open("c1");
+    await store.getState().prepare("And then?");
+    expect(api.calls.filter((c) => c.name === "chat.prepare").map((c) => c.input)).toEqual([
+      { conversationId: "c1", content: "And then?", parentId: "a1" },
+    ]);
+    refuse = true;
+    await store.getState().prepare("And then what?");
+    expect(store.getState().failure).toBeNull();
+  });
+
   it("moves to another version of a message through the engine's branch", async () => {
     const user = message({
       id: "u1",

@@ -68,6 +68,45 @@ describe("the engine service with a model", () => {
     expect(b.reusedTokens).toBe(a.promptTokens + a.completionTokens - 1);
   });
 
+  it("chat.prepare reads the message being typed ahead, so the reply computes only its last token", async () => {
+    const conversationId = await newChat();
+    const first = await replyTo(service, service.call("chat.send", { conversationId, content: "One" }));
+    expect(first.error).toBeUndefined();
+    // Right after a reply, with nothing typed yet, the conversation so far is read.
+    expect(await service.call("chat.prepare", { conversationId, content: "" })).toEqual({ prepared: true });
+    expect(await service.call("chat.prepare", { conversationId, content: "Two, and" })).toEqual({
+      prepared: true,
+    });
+    expect(await service.call("chat.prepare", { conversationId, content: "Two, and three" })).toEqual({
+      prepared: true,
+    });
+    const second = await replyTo(
+      service,
+      service.call("chat.send", { conversationId, content: "Two, and three" }),
+    );
+    const stats = second.done?.message.stats;
+    if (!stats) throw new Error("the second turn should finish");
+    // The last prompt token runs again to give the reply's first logits; all before it was cached.
+    expect(stats.reusedTokens).toBe(stats.promptTokens - 1);
+  });
+
+  it("chat.prepare does nothing for a model not in memory, and refuses an unknown conversation", async () => {
+    const conversationId = await newChat();
+    await expect(
+      service.call("chat.prepare", { conversationId: "no-such-conversation", content: "Hi" }),
+    ).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await service.call("models.unload", {});
+    try {
+      expect(await service.call("chat.prepare", { conversationId, content: "Hi" })).toEqual({
+        prepared: false,
+      });
+      // Typing loaded nothing.
+      expect((await service.call("status.get", {})).model.state).toBe("unloaded");
+    } finally {
+      await service.call("models.load", { provider: "cpu", threads: 1 });
+    }
+  });
+
   it("chat.stop ends a reply early and saves what was written, marked cancelled", async () => {
     const conversationId = await newChat(1500);
     let stopped = false;
