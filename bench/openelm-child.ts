@@ -5,7 +5,8 @@
  *
  * Measured, after a warm-up (first runs allocate and pack), best and median of REPS:
  *  - a cold 256-token prefill and 128 greedy tokens after it;
- *  - the follow-up turn's first token on the prefix cache;
+ *  - the follow-up turn's first token on the prefix cache, and the same with the message read ahead
+ *    while it was typed (what the chat's composer does: all but its last word prefilled);
  *  - decode speed with about 300 and about 1,800 tokens of context;
  *  - where a decoded token's time goes: inside onnxruntime's run, copying in and out of it, and our
  *    own loop (sampling, detokenizing, the message to the main thread), and from a profiled run of
@@ -120,6 +121,11 @@ const followUpPrompt = [
   ...Array.from({ length: 24 }, (_, i) => 500 + i * 13),
 ];
 const followUp = await timed(followUpPrompt, 1);
+// Another message in the same place, handed to the model as it was typed: all but the last word (4
+// tokens here) was prefilled while the model was idle, as the composer's chat.prepare does.
+const typedPrompt = [...followUpPrompt.slice(0, -24), ...Array.from({ length: 24 }, (_, i) => 900 + i * 17)];
+await host.prefill(typedPrompt.slice(0, -4));
+const typedFollowUp = await timed(typedPrompt, 1);
 // Peak memory for the workload llama.cpp's anchor measures (a 256-token prompt, 128 tokens after it).
 const peakRssBytes = peakRss();
 
@@ -172,6 +178,7 @@ process.stdout.write(
     firstTokenMs: Math.min(...colds.map((c) => c.firstTokenMs)),
     followUpFirstTokenMs: followUp.firstTokenMs,
     followUpReusedTokens: followUp.result.timings.reusedTokens,
+    followUpPreparedFirstTokenMs: typedFollowUp.firstTokenMs,
     decodeAt300TokensPerSecond: Math.max(...atContext["300"]),
     decodeAt1800TokensPerSecond: Math.max(...atContext["1800"]),
     decodeAt300Median: median(atContext["300"]),
