@@ -118,6 +118,36 @@ describe.skipIf(browserMissing)("chat in the browser", () => {
     await expect.poll(() => questions(page).first().textContent()).toContain("Hello there");
   });
 
+  it("reads a message ahead while it is typed, so its reply computes only the last prompt token", async () => {
+    const { page } = browser;
+    // The restarted server has no model in memory yet: the first reply loads it.
+    await send(page, "Three");
+    await replyFinished(page);
+    const text = "And four, please";
+    const box = page.getByRole("textbox", { name: "Message" });
+    const prepared = page.waitForResponse(async (response) => {
+      if (!response.url().endsWith("/api/call/chat.prepare")) return false;
+      if (
+        !response
+          .request()
+          .postData()
+          ?.includes(`"content":${JSON.stringify(text)}`)
+      )
+        return false;
+      return (await response.json()).value?.prepared === true;
+    });
+    await box.pressSequentially(text, { delay: 20 });
+    await prepared;
+    await box.press("Enter");
+    await replyFinished(page);
+    const { conversations } = await elmwood.call("conversations.list", { limit: 1, offset: 0 });
+    const conversation = await elmwood.call("conversations.get", { id: conversations[0].id });
+    const stats = conversation.messages.at(-1)?.stats;
+    expect(conversation.messages.at(-2)?.content).toBe(text);
+    // Everything but the prompt's last token was in the cache when Send was pressed.
+    expect(stats?.reusedTokens).toBe((stats?.promptTokens ?? 0) - 1);
+  });
+
   it("starts a new chat from the keyboard with Ctrl+N, ready to type", async () => {
     const { page } = browser;
     await page.keyboard.press("Control+n");

@@ -187,6 +187,14 @@ describe("chat with a remote model", () => {
     expect(messages[2].content).toBe(FakeOpenAi.replyTo({ messages: [{ content: "Hello there" }] }));
   });
 
+  it("never sends a draft to the engine: chat.prepare does nothing for a remote model", async () => {
+    const before = fake.requests.length;
+    expect(await service.call("chat.prepare", { conversationId, content: "A secret draft" })).toEqual({
+      prepared: false,
+    });
+    expect(fake.requests.length).toBe(before);
+  });
+
   it("regenerates a reply beside the old one, from the same messages", async () => {
     const view = await service.call("conversations.get", { id: conversationId });
     const last = view.messages.at(-1);
