@@ -91,6 +91,7 @@ import {
 import { SettingsStore } from "./settings/store.ts";
 import { type Db, openDatabase } from "./store/database.ts";
 import { assertFits, measureContext } from "./text/context-budget.ts";
+import { rememberingTokenizer } from "./text/remembering-tokenizer.ts";
 import { llamaTokenizer } from "./text/tokenizer.ts";
 import "./documents/schema.ts";
 
@@ -191,7 +192,8 @@ export class ElmwoodService implements ElmwoodApi {
   private preferred: string | null = null;
   private readonly events = new ContractEvents();
   private readonly jobs = new Jobs();
-  private readonly tokenizer = llamaTokenizer();
+  /** Shared by every prompt this service renders; it remembers recent messages' encodings. */
+  private readonly tokenizer = rememberingTokenizer(llamaTokenizer());
   private indexer: DocumentIndexer | undefined;
   private vectorIndexer: VectorIndexer | undefined;
   private readonly meaning: MeaningModels;
