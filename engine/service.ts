@@ -787,7 +787,9 @@ export class ElmwoodService implements ElmwoodApi {
   private readonly handlers: Handlers = {
     "chat.send": (input) => this.started(this.chat.send(input)),
     "chat.stop": (input) => ({ stopped: this.chat.stop(input) }),
-    "chat.prepare": async (input) => ({ prepared: await this.chat.prepare(input) }),
+    "chat.prepare": async (input) => ({
+      prepared: this.settings.get().readAhead && (await this.chat.prepare(input)),
+    }),
     "chat.regenerate": (input) => this.started(this.chat.regenerate(input.conversationId, input.messageId)),
     "chat.edit": (input) =>
       this.started(this.chat.edit(input.conversationId, input.messageId, input.content)),

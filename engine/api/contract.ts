@@ -641,6 +641,8 @@ export const Settings = z.object({
   watchFolders: z.boolean(),
   /** Give indexed chunks vectors in the background, so search finds them by meaning. */
   meaningSearch: z.boolean(),
+  /** Let the model on this computer read a chat message while it is typed (chat.prepare). */
+  readAhead: z.boolean(),
 });
 
 export const SettingsPatch = z.strictObject({
@@ -652,6 +654,7 @@ export const SettingsPatch = z.strictObject({
   theme: z.enum(["system", "light", "dark"]).optional(),
   watchFolders: z.boolean().optional(),
   meaningSearch: z.boolean().optional(),
+  readAhead: z.boolean().optional(),
 });
 
 export const Status = z.object({

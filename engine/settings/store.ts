@@ -31,6 +31,7 @@ export const DEFAULT_SETTINGS: SettingsT = {
   theme: "system",
   watchFolders: true,
   meaningSearch: true,
+  readAhead: true,
 };
 
 export class SettingsStore {

@@ -32,7 +32,10 @@ export function Composer() {
   const contextLength = model?.contextLength ?? loadedWindow;
   const estimated = model?.remote != null;
   const focusRequest = useUi((s) => s.focusComposer);
-  usePrepareDraft(text, streaming, (draft) => void prepare(draft));
+  const readAhead = useSettings((s) => s.settings?.readAhead ?? true);
+  usePrepareDraft(text, streaming, (draft) => {
+    if (readAhead) void prepare(draft);
+  });
 
   useEffect(() => {
     if (focusRequest > 0) input.current?.focus();

@@ -1,4 +1,4 @@
-/** Settings: theme, where things are kept (and moving the models), remote engines, defaults for new chats, keyboard shortcuts, the local API. */
+/** Settings: theme, defaults for new chats, reading a message ahead, where things are kept (and moving the models), remote engines, keyboard shortcuts, the local API. */
 
 import { useEffect } from "react";
 import type { Settings } from "../../engine/api/contract.ts";
@@ -83,6 +83,22 @@ export function SettingsView() {
           </label>
           <p className="muted small">
             Each conversation can change its own prompt and sampling from its settings drawer.
+          </p>
+        </section>
+
+        <section className="card" aria-labelledby="chat-settings-title">
+          <h2 id="chat-settings-title">Chat</h2>
+          <label className="checkbox">
+            <input
+              type="checkbox"
+              checked={settings?.readAhead ?? false}
+              onChange={(e) => void store.getState().update({ readAhead: e.target.checked })}
+            />
+            Read my message while I type, so the reply starts sooner
+          </label>
+          <p className="muted small">
+            The model on this computer reads the draft whenever it is idle; nothing is sent to a remote engine
+            before you press Send. Turn this off to keep the processor idle while you type.
           </p>
         </section>
 

@@ -49,6 +49,49 @@ describe("the message box", () => {
     expect(box.value).toBe("");
   });
 
+  it("hands the draft to chat.prepare in an open conversation, and not once Read ahead is off", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    try {
+      const user = message({ id: "u1", role: "user", content: "Hi" });
+      const reply = message({ id: "a1", role: "assistant", content: "Hello", parentId: "u1" });
+      const api = fakeApi({
+        "conversations.get": () => ({
+          id: "c1",
+          title: "Hi",
+          model: null,
+          createdAt: 0,
+          updatedAt: 0,
+          messageCount: 2,
+          settings: {
+            systemPrompt: "",
+            model: null,
+            sampling: { temperature: 0, topP: 1, topK: 0, minP: 0, repetitionPenalty: 1, maxTokens: 8 },
+          },
+          activeLeafId: "a1",
+          messages: [user, reply],
+        }),
+        "chat.prepare": () => ({ prepared: true }),
+      });
+      mounted = await mount(api, createElement(Composer));
+      const view = mounted;
+      await act(() => view.stores.chat.getState().open("c1"));
+      const box = byLabel<HTMLTextAreaElement>(view.container, "Message");
+      const prepared = () => api.calls.filter((c) => c.name === "chat.prepare").map((c) => c.input);
+
+      await type(box, "What next?");
+      await act(async () => vi.advanceTimersByTime(0));
+      expect(prepared()).toEqual([{ conversationId: "c1", content: "What next?", parentId: "a1" }]);
+
+      const { settings } = view.stores.settings.getState();
+      act(() => view.stores.settings.setState({ settings: { ...settings, readAhead: false } as never }));
+      await type(box, "What next, then?");
+      await act(async () => vi.advanceTimersByTime(2_000));
+      expect(prepared()).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("keeps Shift+Enter for a new line instead of sending", async () => {
     const api = chatApi();
     mounted = await mount(api, createElement(Composer));

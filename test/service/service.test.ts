@@ -90,6 +90,19 @@ describe("the engine service with a model", () => {
     expect(stats.reusedTokens).toBe(stats.promptTokens - 1);
   });
 
+  it("chat.prepare does nothing when Read ahead is turned off in the settings", async () => {
+    const conversationId = await newChat();
+    await service.call("settings.update", { readAhead: false });
+    try {
+      expect(await service.call("chat.prepare", { conversationId, content: "Hi" })).toEqual({
+        prepared: false,
+      });
+    } finally {
+      await service.call("settings.update", { readAhead: true });
+    }
+    expect(await service.call("chat.prepare", { conversationId, content: "Hi" })).toEqual({ prepared: true });
+  });
+
   it("chat.prepare does nothing for a model not in memory, and refuses an unknown conversation", async () => {
     const conversationId = await newChat();
     await expect(
