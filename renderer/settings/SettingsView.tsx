@@ -1,6 +1,6 @@
 /** Settings: theme, defaults for new chats, reading a message ahead, where things are kept (and moving the models), remote engines, keyboard shortcuts, the local API. */
 
-import { useEffect } from "react";
+import { type ReactNode, useEffect } from "react";
 import type { Settings } from "../../engine/api/contract.ts";
 import { ErrorNotice } from "../components/ErrorNotice.tsx";
 import { useSettings, useStores, useUi } from "../stores/stores.tsx";
@@ -22,6 +22,22 @@ export const SHORTCUTS: { keys: string; what: string }[] = [
   { keys: "Ctrl+B / ⌘B", what: "Show or hide the sidebar" },
   { keys: "Ctrl+, / ⌘,", what: "Settings" },
 ];
+
+/** A setting that is on or off, as a labelled checkbox that saves when it changes. */
+function SettingSwitch(props: { name: "readAhead" | "watchFolders"; children: ReactNode }) {
+  const { settings: store } = useStores();
+  const on = useSettings((s) => s.settings?.[props.name] ?? false);
+  return (
+    <label className="checkbox">
+      <input
+        type="checkbox"
+        checked={on}
+        onChange={(e) => void store.getState().update({ [props.name]: e.target.checked })}
+      />
+      {props.children}
+    </label>
+  );
+}
 
 export function SettingsView() {
   const stores = useStores();
@@ -88,14 +104,9 @@ export function SettingsView() {
 
         <section className="card" aria-labelledby="chat-settings-title">
           <h2 id="chat-settings-title">Chat</h2>
-          <label className="checkbox">
-            <input
-              type="checkbox"
-              checked={settings?.readAhead ?? false}
-              onChange={(e) => void store.getState().update({ readAhead: e.target.checked })}
-            />
+          <SettingSwitch name="readAhead">
             Read my message while I type, so the reply starts sooner
-          </label>
+          </SettingSwitch>
           <p className="muted small">
             The model on this computer reads the draft whenever it is idle; nothing is sent to a remote engine
             before you press Send. Turn this off to keep the processor idle while you type.
@@ -108,14 +119,9 @@ export function SettingsView() {
 
         <section className="card" aria-labelledby="documents-settings-title">
           <h2 id="documents-settings-title">Documents</h2>
-          <label className="checkbox">
-            <input
-              type="checkbox"
-              checked={settings?.watchFolders ?? false}
-              onChange={(e) => void store.getState().update({ watchFolders: e.target.checked })}
-            />
+          <SettingSwitch name="watchFolders">
             Keep indexed folders up to date while Elmwood runs
-          </label>
+          </SettingSwitch>
         </section>
 
         <section className="card" aria-labelledby="shortcuts-title">
