@@ -209,7 +209,7 @@ export class ChatEngine {
    */
   async prepare(input: { conversationId: string; content: string; parentId?: string }): Promise<boolean> {
     const conversation = this.store.get(input.conversationId);
-    if ([...this.running.values()].some((run) => run.conversationId === input.conversationId)) return false;
+    if (this.replying(input.conversationId)) return false;
     const parentId = input.parentId ?? conversation.activeLeafId;
     if (input.parentId !== undefined) this.store.message(input.conversationId, input.parentId);
     const model = await this.models.pick(conversation.model);
@@ -222,6 +222,12 @@ export class ChatEngine {
     const prompt = model.prepare(messages);
     if (prompt.tokens >= model.contextLength) return false;
     return (await generator.prefill(prompt.prompt)) !== null;
+  }
+
+  /** Whether a reply is being written in this conversation now. */
+  private replying(conversationId: string): boolean {
+    for (const run of this.running.values()) if (run.conversationId === conversationId) return true;
+    return false;
   }
 
   /** Stops one reply, or every reply in a conversation; true if one was running. */
@@ -254,14 +260,12 @@ export class ChatEngine {
     conversationId: string,
     turn: { history: StoredMessage[]; user?: { content: string; parentId: string | null } },
   ): Promise<ChatStarted> {
-    for (const run of this.running.values()) {
-      if (run.conversationId === conversationId) {
-        throw new ElmwoodError(
-          "BUSY",
-          "A reply is already being written in this conversation.",
-          "Wait for it to finish, or stop it first.",
-        );
-      }
+    if (this.replying(conversationId)) {
+      throw new ElmwoodError(
+        "BUSY",
+        "A reply is already being written in this conversation.",
+        "Wait for it to finish, or stop it first.",
+      );
     }
     const conversation = this.store.get(conversationId);
     const model = await this.models.pick(conversation.model);
