@@ -2,14 +2,12 @@
  * The chat as a person uses it, in Debian's Chromium against Elmwood in browser mode with a small
  * random model: streaming, stop, regenerate, edit and branch, and a restart.
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { axeViolations } from "./support/accessibility.ts";
 import { browserMissing } from "./support/available.ts";
-import { type Browser, openBrowser } from "./support/browser.ts";
-import { ensureRendererBuilt } from "./support/build-renderer.ts";
+import type { Browser } from "./support/browser.ts";
 import {
   questions,
   recordStreaming,
@@ -18,6 +16,7 @@ import {
   send,
   streamedLengths,
 } from "./support/chat-page.ts";
+import { closeE2e, e2eFolder, openPage, setReplyLength } from "./support/e2e-run.ts";
 import { type Elmwood, importModel, startElmwood } from "./support/elmwood-server.ts";
 
 let root: string;
@@ -27,23 +26,16 @@ let browser: Browser;
 
 beforeAll(async () => {
   if (browserMissing) return;
-  await ensureRendererBuilt();
-  root = await mkdtemp(join(tmpdir(), "elmwood-e2e-chat-"));
+  root = await e2eFolder("chat");
   home = join(root, "home");
   elmwood = await startElmwood(home);
   await importModel(elmwood, join(root, "checkpoint"), "tiny-instruct");
   // Short replies keep the run quick; long enough to press Stop in the middle of one.
-  const { sampling } = await elmwood.call("settings.get", {});
-  await elmwood.call("settings.update", { sampling: { ...sampling, maxTokens: 96 } });
-  browser = await openBrowser();
-  await browser.page.goto(elmwood.url);
+  await setReplyLength(elmwood, 96);
+  browser = await openPage(elmwood);
 }, 300_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await elmwood?.stop();
-  if (root) await rm(root, { recursive: true, force: true });
-});
+afterAll(() => closeE2e({ browser, elmwood, root }));
 
 describe.skipIf(browserMissing)("chat in the browser", () => {
   it("streams the reply to a sent message token by token", async () => {

@@ -3,26 +3,20 @@
  * a small random model: finding one from the sidebar with the words marked, a reply cut short by
  * unloading the model and by killing Elmwood (kept, marked, regenerated), and export and import.
  */
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../engine/store/database.ts";
 import { browserMissing } from "./support/available.ts";
-import { type Browser, openBrowser } from "./support/browser.ts";
-import { ensureRendererBuilt } from "./support/build-renderer.ts";
+import type { Browser } from "./support/browser.ts";
 import { replies, replyFinished, send } from "./support/chat-page.ts";
+import { closeE2e, e2eFolder, openPage, setReplyLength } from "./support/e2e-run.ts";
 import { type Elmwood, importModel, startElmwood } from "./support/elmwood-server.ts";
 
 let root: string;
 let home: string;
 let elmwood: Elmwood;
 let browser: Browser;
-
-async function replyLength(maxTokens: number) {
-  const { sampling } = await elmwood.call("settings.get", {});
-  await elmwood.call("settings.update", { sampling: { ...sampling, maxTokens } });
-}
 
 /**
  * Takes out the page's problems logged since `from` that `expected` allows (the browser's own
@@ -48,21 +42,15 @@ function savedReplies(): { content: string }[] {
 
 beforeAll(async () => {
   if (browserMissing) return;
-  await ensureRendererBuilt();
-  root = await mkdtemp(join(tmpdir(), "elmwood-e2e-conversations-"));
+  root = await e2eFolder("conversations");
   home = join(root, "home");
   elmwood = await startElmwood(home);
   await importModel(elmwood, join(root, "checkpoint"), "tiny-instruct");
-  await replyLength(12);
-  browser = await openBrowser();
-  await browser.page.goto(elmwood.url);
+  await setReplyLength(elmwood, 12);
+  browser = await openPage(elmwood);
 }, 300_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await elmwood?.stop();
-  if (root) await rm(root, { recursive: true, force: true });
-});
+afterAll(() => closeE2e({ browser, elmwood, root }));
 
 describe.skipIf(browserMissing)("conversations in the browser", () => {
   it("finds a conversation from the sidebar as you type, with the matched words marked", async () => {
@@ -88,7 +76,7 @@ describe.skipIf(browserMissing)("conversations in the browser", () => {
 
   it("stops the reply when the model is unloaded from the Models page, keeps it and says why", async () => {
     const { page } = browser;
-    await replyLength(2000);
+    await setReplyLength(elmwood, 2000);
     await page.keyboard.press("Control+n");
     await send(page, "Tell me a very long story");
     await page.locator('[data-testid="live-stats"]', { hasText: /^([3-9]|\d{2,}) tokens/ }).waitFor();
@@ -127,7 +115,7 @@ describe.skipIf(browserMissing)("conversations in the browser", () => {
     );
     expect((await reply.locator(".bubble").textContent())?.length).toBeGreaterThan(0);
 
-    await replyLength(8);
+    await setReplyLength(elmwood, 8);
     const { conversations } = await elmwood.call("conversations.list", {});
     const id = conversations.find((c) => c.title === "Tell me everything about elms")?.id ?? "";
     await elmwood.call("conversations.updateSettings", { id, sampling: { maxTokens: 8 } });

@@ -6,14 +6,13 @@
  * in the new folder.
  */
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectAccessible } from "./support/accessibility.ts";
 import { browserMissing } from "./support/available.ts";
-import { type Browser, openBrowser } from "./support/browser.ts";
-import { ensureRendererBuilt } from "./support/build-renderer.ts";
+import type { Browser } from "./support/browser.ts";
+import { closeE2e, e2eFolder, openPage } from "./support/e2e-run.ts";
 import { type Elmwood, startElmwood } from "./support/elmwood-server.ts";
 
 const skipped = browserMissing || process.platform !== "linux";
@@ -24,19 +23,13 @@ let browser: Browser;
 
 beforeAll(async () => {
   if (skipped) return;
-  await ensureRendererBuilt();
-  root = await mkdtemp(join(tmpdir(), "elmwood-e2e-data-folder-"));
+  root = await e2eFolder("data-folder");
   xdg = join(root, "xdg");
   elmwood = await startElmwood("", { xdgDataHome: xdg });
-  browser = await openBrowser();
-  await browser.page.goto(elmwood.url);
+  browser = await openPage(elmwood);
 }, 300_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await elmwood?.stop();
-  if (root) await rm(root, { recursive: true, force: true });
-});
+afterAll(() => closeE2e({ browser, elmwood, root }));
 
 describe.skipIf(skipped)("changing the data folder", () => {
   it("schedules the move from Settings, and the restarted server uses the new folder", async () => {

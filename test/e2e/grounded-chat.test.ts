@@ -4,17 +4,16 @@
  * a chat, the reply lists the passages it was given (which open and can be removed, and stay removed
  * in the next turn), and search says what matched each hit.
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultEmbeddingEntry } from "../../models/embedding-catalog.ts";
 import type { FakeHub } from "../support/fake-hub.ts";
 import { randomBertFiles, TINY_BERT } from "../support/random-bert.ts";
 import { browserMissing } from "./support/available.ts";
-import { type Browser, openBrowser } from "./support/browser.ts";
-import { ensureRendererBuilt } from "./support/build-renderer.ts";
+import type { Browser } from "./support/browser.ts";
 import { replies, replyFinished, send } from "./support/chat-page.ts";
+import { closeE2e, e2eFolder, openPage, setReplyLength } from "./support/e2e-run.ts";
 import { type Elmwood, eventually, importModel, startElmwood, startHub } from "./support/elmwood-server.ts";
 
 let root: string;
@@ -26,8 +25,7 @@ const entry = defaultEmbeddingEntry();
 
 beforeAll(async () => {
   if (browserMissing) return;
-  await ensureRendererBuilt();
-  root = await mkdtemp(join(tmpdir(), "elmwood-e2e-grounded-"));
+  root = await e2eFolder("grounded");
   docs = join(root, "bills");
   await mkdir(docs);
   await writeFile(join(docs, "march.txt"), "The billing statement for March is due on the fifth of April.\n");
@@ -35,18 +33,15 @@ beforeAll(async () => {
   hub = await startHub([{ id: entry.repoId, files: randomBertFiles({ ...TINY_BERT, seed: 4 }) }]);
   elmwood = await startElmwood(join(root, "home"), { hubUrl: hub.url });
   await importModel(elmwood, join(root, "checkpoint"), "tiny-instruct");
-  const { sampling } = await elmwood.call("settings.get", {});
-  await elmwood.call("settings.update", { sampling: { ...sampling, maxTokens: 24 } });
-  browser = await openBrowser();
-  await browser.page.goto(elmwood.url);
+  await setReplyLength(elmwood, 24);
+  browser = await openPage(elmwood);
 }, 300_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await elmwood?.stop();
-  await hub?.close();
-  if (root) await rm(root, { recursive: true, force: true });
-});
+afterAll(() =>
+  closeE2e({ browser, elmwood, root }, async () => {
+    await hub?.close();
+  }),
+);
 
 describe.skipIf(browserMissing)("chat grounded in documents", () => {
   it("downloads the embedding model from the Models page", async () => {

@@ -1,18 +1,11 @@
-/**
- * First run in Debian's Chromium: the welcome screen downloads the recommended model from a fake hub
- * with a progress bar, pauses and resumes it, and lands in the chat; then every main screen, light
- * and dark, is photographed for a person to look at.
- */
-import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FakeHub } from "../support/fake-hub.ts";
 import { expectAccessible, unnamedControls } from "./support/accessibility.ts";
 import { browserMissing } from "./support/available.ts";
-import { type Browser, openBrowser } from "./support/browser.ts";
-import { ensureRendererBuilt } from "./support/build-renderer.ts";
+import type { Browser } from "./support/browser.ts";
+import { closeE2e, e2eFolder, openPage } from "./support/e2e-run.ts";
 import { checkpointFiles, type Elmwood, startElmwood, startHub } from "./support/elmwood-server.ts";
 
 let root: string;
@@ -23,8 +16,7 @@ let repo: string;
 
 beforeAll(async () => {
   if (browserMissing) return;
-  await ensureRendererBuilt();
-  root = await mkdtemp(join(tmpdir(), "elmwood-e2e-models-"));
+  root = await e2eFolder("models");
   hub = await startHub([]);
   elmwood = await startElmwood(join(root, "home"), { hubUrl: hub.url });
   // The welcome screen offers whichever model the catalog recommends for this machine.
@@ -33,16 +25,14 @@ beforeAll(async () => {
   hub.setRepo({ id: repo, files: await checkpointFiles(join(root, "checkpoint"), 3) });
   // The first download of the weights sends a little and then nothing: it is still running when paused.
   hub.fault(`${repo}/model.safetensors`, { kind: "stall", afterBytes: 64 * 1024 });
-  browser = await openBrowser();
-  await browser.page.goto(elmwood.url);
+  browser = await openPage(elmwood);
 }, 300_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await elmwood?.stop();
-  await hub?.close();
-  if (root) await rm(root, { recursive: true, force: true });
-});
+afterAll(() =>
+  closeE2e({ browser, elmwood, root }, async () => {
+    await hub?.close();
+  }),
+);
 
 describe.skipIf(browserMissing)("first run", () => {
   it("recommends a model and downloads it with one button, showing progress", async () => {

@@ -5,17 +5,16 @@
  * stop, regenerate), summarizes a file and asks about search results through it, and the window says
  * where the text is sent all along.
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServeProcess, spawnServe } from "../server/serve-process.ts";
 import { MODEL, makeServiceFixture, type ServiceFixture } from "../service/fixture.ts";
 import { axeViolations } from "./support/accessibility.ts";
 import { browserMissing } from "./support/available.ts";
-import { type Browser, openBrowser } from "./support/browser.ts";
-import { ensureRendererBuilt } from "./support/build-renderer.ts";
+import type { Browser } from "./support/browser.ts";
 import { replies, replyFinished, send } from "./support/chat-page.ts";
+import { closeE2e, e2eFolder, openPage, setReplyLength } from "./support/e2e-run.ts";
 import { type Elmwood, startElmwood } from "./support/elmwood-server.ts";
 
 const ENGINE_TOKEN = "e2e-remote-engine-token-0123456789";
@@ -30,30 +29,26 @@ let browser: Browser;
 
 beforeAll(async () => {
   if (browserMissing) return;
-  await ensureRendererBuilt();
   engineSide = await makeServiceFixture({ withModel: true });
   engine = await spawnServe(["--api", "--model", MODEL, "--provider", "cpu", "--threads", "1"], {
     ELMWOOD_HOME: engineSide.home,
     ELMWOOD_API_TOKEN: ENGINE_TOKEN,
   });
   host = new URL(engine.info.apiBaseUrl ?? "").host;
-  root = await mkdtemp(join(tmpdir(), "elmwood-e2e-remote-"));
+  root = await e2eFolder("remote");
   elmwood = await startElmwood(join(root, "home"));
   // Short replies keep the run quick; long enough to press Stop in the middle of one.
-  const { sampling } = await elmwood.call("settings.get", {});
-  await elmwood.call("settings.update", { sampling: { ...sampling, maxTokens: 96 } });
-  browser = await openBrowser();
-  await browser.page.goto(elmwood.url);
+  await setReplyLength(elmwood, 96);
+  browser = await openPage(elmwood);
 }, 300_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await elmwood?.stop();
-  if (engine && engine.child.exitCode === null) engine.child.kill("SIGTERM");
-  await engine?.exited;
-  await engineSide?.cleanup();
-  if (root) await rm(root, { recursive: true, force: true });
-});
+afterAll(() =>
+  closeE2e({ browser, elmwood, root }, async () => {
+    if (engine && engine.child.exitCode === null) engine.child.kill("SIGTERM");
+    await engine?.exited;
+    await engineSide?.cleanup();
+  }),
+);
 
 describe.skipIf(browserMissing)("a remote engine in the browser", () => {
   it("is added from the welcome screen's link to Settings → Engines, with its key, and lists its model", async () => {
