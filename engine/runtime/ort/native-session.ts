@@ -104,9 +104,10 @@ function appendProvider(api: OrtApi, options: Pointer, provider: ProviderName): 
   switch (provider) {
     case "cpu":
       // A memory pattern is planned and kept per set of input shapes, and ours keep changing (every
-      // prompt's length, the cache view growing every 64 tokens). Without patterns the arena serves
-      // each run directly: through the benchmark child, three alternating rounds, decode 1.04-1.18x,
-      // prefill 1.04-1.10x and peak RSS 20 MB lower.
+      // prompt's length, the cache view growing every 64 tokens), so the plans were mostly made and
+      // not reused. Without them the arena serves each run directly: peak RSS 22 MB lower in each of
+      // three alternating rounds of the benchmark child, speed within this machine's noise (decode
+      // 0.94-1.11x, prefill 0.98-1.09x; ARCHITECTURE).
       check(api.DisableMemPattern(options));
       return;
     case "webgpu":
