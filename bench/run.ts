@@ -110,8 +110,9 @@ async function benchEngine(args: string[]): Promise<Record<string, unknown>> {
       precision === "fp32" ? null : ((blockSizeArg as BlockSize | undefined) ?? defaultBlockSize(precision));
     const blocks = blockSize === null || blockSize === defaultBlockSize(precision) ? "" : `-b${blockSize}`;
     // The suffix changes whenever the converted graph or format does (v3: int4 block 128; v4: the
-    // CPU's own graph, model-cpu.onnx; v5: its q and k normed and rotated together).
-    const model = join(cache, `model-${precision}${blocks}-v5`);
+    // CPU's own graph, model-cpu.onnx; v5: its q and k normed and rotated together; v6: its cache
+    // head-major, model-cpu-2.onnx).
+    const model = join(cache, `model-${precision}${blocks}-v6`);
     if (!existsSync(join(model, "manifest.json"))) {
       log(`converting to ${precision}${blocks ? ` in blocks of ${blockSize}` : ""}...`);
       await convertCheckpoint(checkpoint, model, { precision, blockSize: blockSize ?? undefined });

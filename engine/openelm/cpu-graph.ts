@@ -1,5 +1,5 @@
 /**
- * The CPU graph (standard attention, graph.ts) for a model converted before model-cpu.onnx existed,
+ * The CPU graph (standard attention, graph.ts) for a model converted before model-cpu-2.onnx existed,
  * built in memory from its model.onnx, so such models get the CPU's faster attention without being
  * converted again or written to. The weights are model.onnx's own initializers, reused as they are
  * (external ones keep pointing into model.onnx.data); only the graph around them is new.

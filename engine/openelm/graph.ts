@@ -18,10 +18,11 @@
  *    onnxruntime's CPU GroupQueryAttention computes q.k and p.v with 128-bit loops and re-reads each
  *    KV head once per query head, so decode slowed to about half its speed as the window filled; its
  *    Attention runs on MLAS's GEMM kernels. Inputs: input_ids; past_length int64 [] (tokens already
- *    cached); past_key_values.{i}.key/value float [1, L, kv_i * h], a view of the first L >= past_length
- *    + S rows of the runtime's cache (rows in sequence order, so any prefix is contiguous), bound as
- *    present.{i}.key/value too. TensorScatter writes the new rows at past_length in place, and a mask
- *    hides rows past each query's position, so L can be rounded up and the view rebound seldom.
+ *    cached); past_key_values.{i}.key/value float [1, kv_i, L, h], a view of L >= past_length + S rows
+ *    per KV head over the runtime's cache (head-major, each head's rows together: the layout the CPU's
+ *    Attention reads fastest; the runtime moves the rows when L changes, runtime/kv-cache.ts), bound
+ *    as present.{i}.key/value too. TensorScatter writes the new rows at past_length in place, and a
+ *    mask hides rows past each query's position, so L can be rounded up and the view rebound seldom.
  * Both output logits float [1, V] for the last position only (a prefill never needs the others, and
  * the head is the single largest matmul).
  */
@@ -139,19 +140,8 @@ export function buildOpenElmGraph(
 
   /** Per-head RMSNorm over head_dim of x [1, S, heads * h]; `weight` is [h] or [heads, h]. */
   function headNorm(place: string, x: string, heads: number, weight: string): string {
-    const [perHead] = node({
-      name: `${place}/Reshape`,
-      op: "Reshape",
-      inputs: [x, g.int64s(`${place}/per_head_shape`, [0, 0, heads, h])],
-      outputs: [`${place}/Reshape/output_0`],
-    }); // [1, S, heads, h]
-    const normed = rmsNorm(place, perHead, weight);
-    return node({
-      name: `${place}/Reshape_1`,
-      op: "Reshape",
-      inputs: [normed, g.int64s(`${place}/flat_shape`, [0, 0, heads * h])],
-      outputs: [`${place}/Reshape_1/output_0`],
-    })[0]; // [1, S, heads * h]
+    const normed = rmsNorm(place, reshape(place, x, [0, 0, heads, h]), weight); // [1, S, heads, h]
+    return reshape(`${place}/flat`, normed, [0, 0, heads * h]); // [1, S, heads * h]
   }
 
   /**
@@ -238,7 +228,8 @@ export function buildOpenElmGraph(
   /**
    * q and k normed and rotated together (one norm with a per-head weight, one rotary: every head of
    * both turns by its position alike), so a layer runs three operators fewer than with q and k apart;
-   * then the new rows written into the cache view in place, and attention over the view.
+   * then the new rows, turned head-major like the cache, written into the cache view in place, and
+   * attention over the view, its output turned back to [1, S, qH * h].
    */
   function standardAttention(
     place: string,
@@ -250,38 +241,79 @@ export function buildOpenElmGraph(
     if (lengths.kind !== "standard") throw new Error("standard attention needs the cache-view inputs");
     const { qH, kvH } = heads;
     const [qk, v] = split(place, qkv, [(qH + kvH) * h, kvH * h], ["qk", "v"]);
-    const normed = headNorm(
+    const perHead = (name: string, x: string, count: number) =>
+      reshape(`${place}/${name}`, x, [0, 0, count, h]); // [1, S, count, h]
+    const normed = rmsNorm(
       `${place}/qk_norm`,
-      qk,
-      qH + kvH,
+      perHead("qk_heads", qk, qH + kvH),
       qkNormWeight(`${place}/qk_norm`, weights, heads),
     );
     const [rotated] = node({
       name: `${place}/qk_rotary/RotaryEmbedding`,
       op: "RotaryEmbedding",
       domain: "com.microsoft",
-      inputs: [normed, lengths.positionIds, cos, sin],
+      inputs: [headsFirst(`${place}/qk_heads`, normed), lengths.positionIds, cos, sin],
       outputs: [`${place}/qk_rotary/output_0`],
-      attributes: { interleaved: { int: 0 }, num_heads: { int: qH + kvH } },
+      attributes: { interleaved: { int: 0 } },
+    }); // [1, qH + kvH, S, h]
+    const [q, k] = node({
+      name: `${place}/qk/Split`,
+      op: "Split",
+      inputs: [rotated, g.int64s(`${place}/qk/split_sizes`, [qH, kvH])],
+      outputs: [`${place}/qk/q`, `${place}/qk/k`],
+      attributes: { axis: { int: 1 } },
     });
-    const [q, k] = split(`${place}/qk`, rotated, [qH * h, kvH * h], ["q", "k"]);
     const write = (what: string, past: string, rows: string, present: string) =>
       node({
         name: `${place}/${what}_cache/TensorScatter`,
         op: "TensorScatter",
         inputs: [past, rows, lengths.writeIndex],
         outputs: [present],
-        attributes: { axis: { int: 1 } },
+        attributes: { axis: { int: 2 } },
       })[0];
     const keys = write("key", names.pastKey, k, names.presentKey);
-    const values = write("value", names.pastValue, v, names.presentValue);
-    return node({
+    const values = write(
+      "value",
+      names.pastValue,
+      headsFirst(`${place}/v_heads`, perHead("v_heads", v, kvH)),
+      names.presentValue,
+    );
+    const [attended] = node({
       name: `${place}/Attention`,
       op: "Attention",
       inputs: [q, keys, values, lengths.mask],
       outputs: [`${place}/Attention/output_0`],
-      attributes: { q_num_heads: { int: qH }, kv_num_heads: { int: kvH }, scale: { float: 1 } },
-    })[0]; // [1, S, qH * h]
+      attributes: { scale: { float: 1 } },
+    }); // [1, qH, S, h]
+    const [sequenceFirst] = node({
+      name: `${place}/Attention/Transpose`,
+      op: "Transpose",
+      inputs: [attended],
+      outputs: [`${place}/Attention/Transpose/output_0`],
+      attributes: { perm: { ints: [0, 2, 1, 3] } },
+    }); // [1, S, qH, h]
+    return reshape(`${place}/Attention`, sequenceFirst, [0, 0, qH * h]); // [1, S, qH * h]
+  }
+
+  /** x reshaped to `shape` (0 keeps that dimension), by a node named `${place}/Reshape`. */
+  function reshape(place: string, x: string, shape: number[]): string {
+    return node({
+      name: `${place}/Reshape`,
+      op: "Reshape",
+      inputs: [x, g.int64s(`${place}/shape`, shape)],
+      outputs: [`${place}/Reshape/output_0`],
+    })[0];
+  }
+
+  /** [1, S, heads, h] to [1, heads, S, h]: the standard cache's layout, each head's rows together. */
+  function headsFirst(place: string, x: string): string {
+    return node({
+      name: `${place}/Transpose`,
+      op: "Transpose",
+      inputs: [x],
+      outputs: [`${place}/Transpose/output_0`],
+      attributes: { perm: { ints: [0, 2, 1, 3] } },
+    })[0];
   }
 
   function attention(i: number, x: string): string {
@@ -304,7 +336,7 @@ export function buildOpenElmGraph(
       presentValue: `present.${i}.value`,
     };
     kvNames.push(names);
-    const cacheShape = standard ? [1, "cache_length", kvH * h] : [1, kvH, "past_sequence_length", h];
+    const cacheShape = standard ? [1, kvH, "cache_length", h] : [1, kvH, "past_sequence_length", h];
     for (const name of [names.pastKey, names.pastValue])
       g.input({ name, dataType: DataType.FLOAT, shape: cacheShape });
     for (const name of [names.presentKey, names.presentValue])
@@ -423,14 +455,14 @@ function cacheViewInputs(g: GraphBuilder, inputIds: string): LengthInputs {
       outputs: [`${place}/${name}/output_0`],
       ...(attributes ? { attributes } : {}),
     })[0];
-  /** Dimension 1 of a tensor, as a scalar. */
-  const dim1 = (name: string, x: string) =>
+  /** One dimension of a tensor, as a scalar. */
+  const dimension = (name: string, x: string, axis: number) =>
     step(name, "Squeeze", [
-      step(`${name}_shape`, "Shape", [x], { start: { int: 1 }, end: { int: 2 } }),
+      step(`${name}_shape`, "Shape", [x], { start: { int: axis }, end: { int: axis + 1 } }),
       axis0,
     ]);
-  const fresh = dim1("fresh", inputIds);
-  const rows = dim1("rows", "past_key_values.0.key");
+  const fresh = dimension("fresh", inputIds, 1);
+  const rows = dimension("rows", "past_key_values.0.key", 2); // [1, kv heads, L, h]
   const end = step("end", "Add", [past, fresh]);
   const positions = step("positions", "Range", [past, end, one]); // [S]
   const positionIds = step("position_ids", "Unsqueeze", [positions, axis0]); // [1, S]

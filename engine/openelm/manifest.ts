@@ -9,10 +9,14 @@ import { type OpenElmConfig, parseOpenElmConfig } from "./config.ts";
 import { PRECISIONS, type Precision } from "./graph.ts";
 
 export const MANIFEST_FILE = "manifest.json";
-/** The graph with GroupQueryAttention, for GPU providers (and the CPU, in models converted before model-cpu.onnx). */
+/** The graph with GroupQueryAttention, for GPU providers (and the source of the CPU's graph in older models). */
 export const MODEL_FILE = "model.onnx";
-/** The graph with ONNX Attention over a cache view, for the CPU (engine/openelm/graph.ts says why). */
-export const CPU_MODEL_FILE = "model-cpu.onnx";
+/**
+ * The graph with ONNX Attention over a head-major cache view, for the CPU (engine/openelm/graph.ts
+ * says why). The name changed with the cache's layout: a folder holding only the first layout's
+ * model-cpu.onnx has its CPU graph built in memory from model.onnx (openelm/cpu-graph.ts).
+ */
+export const CPU_MODEL_FILE = "model-cpu-2.onnx";
 export const DATA_FILE = "model.onnx.data";
 export const MANIFEST_FORMAT = "elmwood-openelm";
 export const MANIFEST_VERSION = 1;

@@ -9,12 +9,16 @@
  * Two layouts, one per attention form of the graph (engine/openelm/graph.ts):
  *  - grouped: [1, kv heads, window, head dim] per layer, bound once; GroupQueryAttention reads rows
  *    up to seqlens_k only.
- *  - standard (the CPU): [1, window, kv heads x head dim] per layer, so the first L rows are one
- *    contiguous run of memory; what is bound is a view of the first L rows, L the valid length
- *    rounded up to a multiple of VIEW_STEP, rebound only when L changes. Attention's work follows L,
- *    not the window. Its mask gives rows past the valid length no weight, but a weight of 0 times a
- *    NaN is NaN, so rows are zeroed the first time a view covers them (onnxruntime's memory comes
- *    uninitialized; zeroing lazily keeps untouched pages out of resident memory).
+ *  - standard (the CPU): a view [1, kv heads, L, head dim] over the start of each layer's tensor, L
+ *    the valid length rounded up to a multiple of VIEW_STEP, rebound only when L changes, so
+ *    attention's work follows L, not the window. Each head's L rows lie together, which is what
+ *    onnxruntime's CPU Attention reads fastest (its q.K^T and p.V walk one head's rows; with the rows
+ *    of all heads interleaved, [1, L, kv heads x head dim], a decode step's attention took 2-3x longer
+ *    at 1,800 positions). So when L changes, the heads' rows move to their places in the new view
+ *    (memmove in native memory, the whole cache once every VIEW_STEP tokens at most). Attention's
+ *    mask gives rows past the valid length no weight, but a weight of 0 times a NaN is NaN, so the
+ *    rows a view gains are zeroed (onnxruntime's memory comes uninitialized; only what views have
+ *    covered is ever touched, which keeps the rest of the window out of resident memory).
  *
  * (Through onnxruntime-node's binding every present output was copied into a new JavaScript buffer
  * after each run, so the cost of a token grew with the window handed to onnxruntime: 66 MB a token at
@@ -49,8 +53,6 @@ export class KvCache {
   private readonly layers: Layer[];
   private views: Layer[] = [];
   private viewRows = 0;
-  /** Rows [0, zeroedRows) have been written or zeroed at least once. */
-  private zeroedRows = 0;
 
   constructor(
     private readonly session: NativeSession,
@@ -60,8 +62,7 @@ export class KvCache {
     const window = config.maxContextLength;
     this.layers = config.layers.map(({ kvHeads }, i) => {
       const names = kvNames(i);
-      const shape =
-        kind === "standard" ? [1, window, kvHeads * config.headDim] : [1, kvHeads, window, config.headDim];
+      const shape = [1, kvHeads, window, config.headDim];
       const key = session.inputTensor(names.pastKey, "float32", shape);
       const value = session.inputTensor(names.pastValue, "float32", shape);
       if (kind === "grouped") this.bind(i, { key, value });
@@ -74,17 +75,15 @@ export class KvCache {
     if (this.kind === "grouped") return;
     const rows = Math.min(this.config.maxContextLength, Math.ceil(length / VIEW_STEP) * VIEW_STEP);
     if (rows === this.viewRows) return;
-    if (rows > this.zeroedRows) {
-      this.layers.forEach((layer, i) => {
-        const rowBytes = this.config.layers[i].kvHeads * this.config.headDim * 4;
-        layer.key.zero(this.zeroedRows * rowBytes, rows * rowBytes);
-        layer.value.zero(this.zeroedRows * rowBytes, rows * rowBytes);
-      });
-      this.zeroedRows = rows;
-    }
+    this.layers.forEach((layer, i) => {
+      const headBytes = this.config.headDim * 4; // one row of one head
+      for (const tensor of [layer.key, layer.value]) {
+        relayout(tensor, this.config.layers[i].kvHeads, this.viewRows * headBytes, rows * headBytes);
+      }
+    });
     const previous = this.views;
     this.views = this.layers.map((layer, i) => {
-      const shape = [1, rows, this.config.layers[i].kvHeads * this.config.headDim];
+      const shape = [1, this.config.layers[i].kvHeads, rows, this.config.headDim];
       const view = {
         key: this.session.hostView(layer.key, shape),
         value: this.session.hostView(layer.value, shape),
@@ -115,5 +114,20 @@ export class KvCache {
   private releaseLayer(layer: Layer): void {
     this.session.releaseTensor(layer.key);
     this.session.releaseTensor(layer.value);
+  }
+}
+
+/**
+ * Moves a head-major cache from views of `from` bytes per head to views of `to` bytes per head:
+ * head j's rows go from offset j x from to j x to, the rows they keep moving with them, and the rows
+ * a head gains are zeroed. Growing moves the last head first and shrinking the first head first, so
+ * no head is overwritten before it has moved.
+ */
+export function relayout(tensor: NativeTensor, heads: number, from: number, to: number): void {
+  const kept = Math.min(from, to);
+  const order = Array.from({ length: heads }, (_, j) => j);
+  for (const j of to > from ? order.reverse() : order) {
+    tensor.move(j * from, j * to, kept);
+    if (to > from) tensor.zero(j * to + from, (j + 1) * to);
   }
 }

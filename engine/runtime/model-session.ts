@@ -5,10 +5,10 @@
  * writes the new rows in place; per step JavaScript writes the new token ids and the cached length
  * into host tensors and copies the logits out (128 KB for a 32,000-token vocabulary).
  *
- * The CPU runs the model's graph with standard attention (model-cpu.onnx) and GPU providers the one
- * with GroupQueryAttention (model.onnx). For a model converted before model-cpu.onnx existed, the CPU
- * graph is built in memory from its model.onnx (openelm/cpu-graph.ts). Which one a session holds is
- * read from its inputs.
+ * The CPU runs the model's graph with standard attention (model-cpu-2.onnx) and GPU providers the one
+ * with GroupQueryAttention (model.onnx). For a model converted before model-cpu-2.onnx existed, the
+ * CPU graph is built in memory from its model.onnx (openelm/cpu-graph.ts). Which one a session holds
+ * is read from its inputs.
  *
  * The cache remembers which tokens it holds. `logitsFor(tokens)` reuses the longest common prefix with
  * them (the next chat turn, a regenerate) and only computes the rest: rewinding is just lowering the
@@ -66,7 +66,7 @@ export interface RunStats {
  */
 const DEFAULT_PREFILL_CHUNK = 128;
 
-/** The CPU's graph: model-cpu.onnx, or for an older model one built from its model.onnx. */
+/** The CPU's graph: model-cpu-2.onnx, or for an older model one built from its model.onnx. */
 async function cpuGraph(dir: string, model: LoadedManifest): Promise<ModelSource> {
   if (model.manifest.files.some((f) => f.path === CPU_MODEL_FILE)) return join(dir, CPU_MODEL_FILE);
   const grouped = await readFile(join(dir, MODEL_FILE));
@@ -118,7 +118,7 @@ export class ModelSession {
     return this.model.config;
   }
 
-  /** Which attention the loaded graph uses: standard (model-cpu.onnx) or grouped (model.onnx). */
+  /** Which attention the loaded graph uses: standard (model-cpu-2.onnx) or grouped (model.onnx). */
   get attention(): AttentionKind {
     return this.cache.kind;
   }

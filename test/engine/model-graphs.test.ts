@@ -1,7 +1,8 @@
 /**
  * A converted model holds two graphs over one weights file (engine/openelm/graph.ts): standard
- * attention over a view of the cache for the CPU, GroupQueryAttention for GPU providers. The CPU runs
- * its own graph, and models converted before it existed get one built in memory from their model.onnx.
+ * attention over a head-major view of the cache for the CPU, GroupQueryAttention for GPU providers. The
+ * CPU runs its own graph, and models converted before it (or its current layout) existed get one built
+ * in memory from their model.onnx.
  */
 import { createHash } from "node:crypto";
 import { cp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -68,6 +69,15 @@ describe("the converted model's graphs", () => {
     expect(count(cpu, "RotaryEmbedding")).toBe(layers);
     expect(count(cpu, "SimplifiedLayerNormalization")).toBe(layers + 1);
     expect(count(gpu, "SimplifiedLayerNormalization")).toBe(2 * layers + 1);
+    // Both caches are head-major: [1, kv heads, rows, head dim].
+    const cacheDims = (m: typeof cpu) =>
+      m.graph?.input
+        ?.find((i) => i.name === "past_key_values.0.key")
+        ?.type?.tensorType?.shape?.dim?.map((d) => (d.dimParam ? d.dimParam : Number(d.dimValue)));
+    const { kvHeads } = fx.reference.config.layers[0];
+    const h = fx.reference.config.headDim;
+    expect(cacheDims(cpu)).toEqual([1, kvHeads, "cache_length", h]);
+    expect(cacheDims(gpu)).toEqual([1, kvHeads, "past_sequence_length", h]);
     const a = externalData(cpu);
     const b = externalData(gpu);
     expect([...a.files]).toEqual([DATA_FILE]);
@@ -135,55 +145,121 @@ describe("the converted model's graphs", () => {
   });
 });
 
+describe("a model with the first CPU graph's file", () => {
+  it("ignores it and builds its CPU graph from model.onnx", async () => {
+    // The first CPU graph, model-cpu.onnx, bound a cache of another layout; such a folder's CPU graph
+    // comes from its model.onnx. Here that file holds no graph at all, so loading it would fail.
+    const old = join(fx.root, "fp32-first-cpu-layout");
+    await cp(fx.models.fp32, old, { recursive: true });
+    await rm(join(old, CPU_MODEL_FILE));
+    const stale = new TextEncoder().encode("the first CPU graph (not loaded)");
+    await writeFile(join(old, "model-cpu.onnx"), stale);
+    const manifestFile = join(old, MANIFEST_FILE);
+    const manifest = JSON.parse(await readFile(manifestFile, "utf8"));
+    manifest.files = manifest.files.map((f: { path: string }) =>
+      f.path === CPU_MODEL_FILE
+        ? {
+            path: "model-cpu.onnx",
+            bytes: stale.byteLength,
+            sha256: createHash("sha256").update(stale).digest("hex"),
+          }
+        : f,
+    );
+    await writeFile(manifestFile, JSON.stringify(manifest));
+    const before = (await readdir(old)).sort();
+
+    const session = await ModelSession.load(old, { provider: "cpu", threads: 2 });
+    try {
+      expect(session.attention).toBe("standard");
+      const { logits } = await session.logitsFor(PROMPT);
+      expect(relativeError(logits, fx.reference.forward(PROMPT).at(-1) as Float64Array)).toBeLessThan(1e-4);
+    } finally {
+      await session.close();
+    }
+    expect((await readdir(old)).sort()).toEqual(before);
+  });
+});
+
 describe("the CPU cache's views", () => {
-  /** A stand-in session that records what the cache binds and zeroes. */
+  /**
+   * A stand-in session whose tensors are JavaScript arrays (filled with NaN, as uninitialized memory
+   * may be) and which records what the cache binds.
+   */
   function recordingSession() {
-    const zeroed: string[] = [];
     const bound = new Map<string, readonly number[]>();
-    const tensor = (name: string, shape: readonly number[]) =>
+    const memory = new Map<string, Float32Array>();
+    const tensor = (name: string, shape: readonly number[], data: Float32Array) =>
       ({
         shape,
         type: "float32",
-        bytes: shape.reduce((a, b) => a * b, 4),
-        zero: (from: number, to: number) => zeroed.push(`${name}:${from}-${to}`),
+        bytes: data.byteLength,
+        move: (from: number, to: number, bytes: number) =>
+          data.copyWithin(to / 4, from / 4, (from + bytes) / 4),
+        zero: (from: number, to: number) => data.fill(0, from / 4, to / 4),
+        data,
+        name,
       }) as unknown as NativeTensor;
     const session = {
-      inputTensor: (name: string, _type: string, shape: readonly number[]) => tensor(name, shape),
-      hostView: (base: NativeTensor, shape: readonly number[]) => tensor(`view of ${base.shape}`, shape),
+      inputTensor: (name: string, _type: string, shape: readonly number[]) => {
+        const data = new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(Number.NaN);
+        memory.set(name, data);
+        return tensor(name, shape, data);
+      },
+      hostView: (base: NativeTensor, shape: readonly number[]) =>
+        tensor(`view`, shape, (base as unknown as { data: Float32Array }).data),
       bindInput: (name: string, t: NativeTensor) => bound.set(name, t.shape),
       bindOutput: (name: string, t: NativeTensor) => bound.set(name, t.shape),
       releaseTensor: () => {},
     } as unknown as NativeSession;
-    return { session, zeroed, bound };
+    return { session, bound, memory };
   }
+  const h = 8;
   const config = {
     maxContextLength: 4 * VIEW_STEP,
-    headDim: 8,
+    headDim: h,
     layers: [{ kvHeads: 2 }, { kvHeads: 3 }],
   } as unknown as ConstructorParameters<typeof KvCache>[1];
+  /** What the graph would have written at row r of head j, element c. */
+  const written = (j: number, r: number, c: number) => 1000 * j + r + c / 8; // exact in float32
 
-  it("bind the valid rows rounded up to a step, and zero rows the first time a view covers them", () => {
-    const { session, zeroed, bound } = recordingSession();
+  it("bind the valid rows rounded up to a step, each head's rows together", () => {
+    const { session, bound } = recordingSession();
     const cache = new KvCache(session, config, "standard");
     expect(bound.size).toBe(0); // nothing is bound before the first run says how long
     cache.prepare(10);
-    expect(bound.get("past_key_values.1.key")).toEqual([1, VIEW_STEP, 24]);
-    expect(bound.get("present.1.value")).toEqual([1, VIEW_STEP, 24]);
-    const row0 = 16 * 4; // layer 0: 2 heads x 8 floats
-    expect(zeroed).toContain(`past_key_values.0.key:0-${VIEW_STEP * row0}`);
-    expect(zeroed).toHaveLength(4); // key and value of both layers
-
-    zeroed.length = 0;
+    expect(bound.get("past_key_values.1.key")).toEqual([1, 3, VIEW_STEP, h]);
+    expect(bound.get("present.1.value")).toEqual([1, 3, VIEW_STEP, h]);
     cache.prepare(VIEW_STEP + 1);
-    expect(bound.get("past_key_values.0.value")).toEqual([1, 2 * VIEW_STEP, 16]);
-    expect(zeroed).toContain(`past_key_values.0.value:${VIEW_STEP * row0}-${2 * VIEW_STEP * row0}`);
-
-    zeroed.length = 0;
-    cache.prepare(3); // a rewind: a shorter view, and rows already zeroed stay as they are
-    expect(bound.get("past_key_values.0.key")).toEqual([1, VIEW_STEP, 16]);
-    cache.prepare(2 * VIEW_STEP);
-    expect(zeroed).toEqual([]);
+    expect(bound.get("past_key_values.0.value")).toEqual([1, 2, 2 * VIEW_STEP, h]);
+    cache.prepare(3); // a rewind: a shorter view
+    expect(bound.get("past_key_values.0.key")).toEqual([1, 2, VIEW_STEP, h]);
     cache.prepare(100 * VIEW_STEP); // never past the window
-    expect(bound.get("past_key_values.0.key")).toEqual([1, 4 * VIEW_STEP, 16]);
+    expect(bound.get("past_key_values.0.key")).toEqual([1, 2, 4 * VIEW_STEP, h]);
+  });
+
+  it("move every head's rows to their place when the view grows or shrinks, and zero the rows it gains", () => {
+    const { session, memory } = recordingSession();
+    const cache = new KvCache(session, config, "standard");
+    const heads = 3;
+    const data = memory.get("past_key_values.1.value") as Float32Array;
+    const at = (rows: number, j: number, r: number, c: number) => data[(j * rows + r) * h + c];
+    const valid = 40;
+    cache.prepare(valid);
+    for (let j = 0; j < heads; j++)
+      for (let r = 0; r < valid; r++)
+        for (let c = 0; c < h; c++) data[(j * VIEW_STEP + r) * h + c] = written(j, r, c);
+
+    const expectLayout = (rows: number) => {
+      for (let j = 0; j < heads; j++)
+        for (let r = 0; r < rows; r++)
+          for (let c = 0; c < h; c++) expect(at(rows, j, r, c)).toBe(r < valid ? written(j, r, c) : 0);
+    };
+    expectLayout(VIEW_STEP);
+    cache.prepare(3 * VIEW_STEP - 5); // grows by two steps at once, as a prompt chunk does
+    expectLayout(3 * VIEW_STEP);
+    cache.prepare(valid); // a rewind to the valid rows
+    expectLayout(VIEW_STEP);
+    cache.prepare(4 * VIEW_STEP);
+    expectLayout(4 * VIEW_STEP);
   });
 });

@@ -85,7 +85,7 @@ describe("ModelLibrary.pull", () => {
     const model = await library().inspect(NAME);
     expect(model.source).toMatchObject({ repoId: REPO, managed: true, present: true });
     // The two graphs (GPU providers', the CPU's) and the weights they share, each with its digest.
-    expect(model.files.map((f) => f.path)).toEqual(["model.onnx", "model-cpu.onnx", "model.onnx.data"]);
+    expect(model.files.map((f) => f.path)).toEqual(["model.onnx", "model-cpu-2.onnx", "model.onnx.data"]);
     for (const file of model.files) expect(file.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(model.bytes).toBe(model.files.reduce((sum, f) => sum + f.bytes, 0));
     const kinds = [...new Set(events.map((e) => e.type))];

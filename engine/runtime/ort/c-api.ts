@@ -123,6 +123,8 @@ export interface OrtLibrary {
   copyOut(target: ArrayBufferView, source: Pointer, bytes: number): void;
   /** Sets `bytes` of native memory to zero. */
   zero(target: Pointer, bytes: number): void;
+  /** memmove within native memory (the ranges may overlap). */
+  move(target: Pointer, source: Pointer, bytes: number): void;
 }
 
 /** The file names onnxruntime-node ships its core library under, per platform. */
@@ -183,6 +185,7 @@ export function ortLibrary(): OrtLibrary {
   const libc = koffi.load(cLibrary(process.platform));
   const memcpy = libc.func("void *memcpy(_Out_ void *target, const void *source, size_t bytes)");
   const memset = libc.func("void *memset(void *target, int value, size_t bytes)");
+  const memmove = libc.func("void *memmove(void *target, const void *source, size_t bytes)");
 
   loaded = {
     api,
@@ -201,6 +204,9 @@ export function ortLibrary(): OrtLibrary {
     },
     zero(target, bytes) {
       memset(target, 0, bytes);
+    },
+    move(target, source, bytes) {
+      memmove(target, source, bytes);
     },
   };
   return loaded;

@@ -81,6 +81,15 @@ export class NativeTensor {
     ortLibrary().zero(this.host() + BigInt(from), to - from);
   }
 
+  /** Moves `bytes` bytes of a host tensor from offset `from` to offset `to` (the ranges may overlap). */
+  move(from: number, to: number, bytes: number): void {
+    if (bytes === 0 || from === to) return;
+    if (Math.min(from, to) < 0 || Math.max(from, to) + bytes > this.bytes)
+      throw new RangeError("outside the tensor");
+    const data = this.host();
+    ortLibrary().move(data + BigInt(to), data + BigInt(from), bytes);
+  }
+
   release(): void {
     if (this.released) return;
     this.released = true;
