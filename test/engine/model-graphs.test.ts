@@ -35,6 +35,18 @@ async function graphOf(file: string) {
   return onnx.ModelProto.decode(await readFile(join(fx.models.fp32, file)));
 }
 
+/** The folder's model loads on the CPU with the standard-attention graph and matches the reference. */
+async function expectStandardOnCpu(dir: string) {
+  const session = await ModelSession.load(dir, { provider: "cpu", threads: 2 });
+  try {
+    expect(session.attention).toBe("standard");
+    const { logits } = await session.logitsFor(PROMPT);
+    expect(relativeError(logits, fx.reference.forward(PROMPT).at(-1) as Float64Array)).toBeLessThan(1e-4);
+  } finally {
+    await session.close();
+  }
+}
+
 /** name -> "offset:length" of every initializer stored in external data, and the files it names. */
 function externalData(model: InstanceType<typeof onnx.ModelProto>) {
   const where = new Map<string, string>();
@@ -87,14 +99,7 @@ describe("the converted model's graphs", () => {
   });
 
   it("the CPU runs the standard-attention graph", async () => {
-    const session = await ModelSession.load(fx.models.fp32, { provider: "cpu", threads: 2 });
-    try {
-      expect(session.attention).toBe("standard");
-      const { logits } = await session.logitsFor(PROMPT);
-      expect(relativeError(logits, fx.reference.forward(PROMPT).at(-1) as Float64Array)).toBeLessThan(1e-4);
-    } finally {
-      await session.close();
-    }
+    await expectStandardOnCpu(fx.models.fp32);
   });
 
   it("a model converted before the CPU graph existed gets one built from its model.onnx", async () => {
@@ -168,14 +173,7 @@ describe("a model with the first CPU graph's file", () => {
     await writeFile(manifestFile, JSON.stringify(manifest));
     const before = (await readdir(old)).sort();
 
-    const session = await ModelSession.load(old, { provider: "cpu", threads: 2 });
-    try {
-      expect(session.attention).toBe("standard");
-      const { logits } = await session.logitsFor(PROMPT);
-      expect(relativeError(logits, fx.reference.forward(PROMPT).at(-1) as Float64Array)).toBeLessThan(1e-4);
-    } finally {
-      await session.close();
-    }
+    await expectStandardOnCpu(old);
     expect((await readdir(old)).sort()).toEqual(before);
   });
 });
