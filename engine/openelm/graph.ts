@@ -167,14 +167,14 @@ export function buildOpenElmGraph(
     })[0];
   }
 
-  /** Splits x along its last axis into parts of the given sizes. */
-  function split(place: string, x: string, sizes: number[], outputs: string[]): string[] {
+  /** Splits x along an axis (by default its last) into parts of the given sizes. */
+  function split(place: string, x: string, sizes: number[], outputs: string[], axis = -1): string[] {
     return node({
       name: `${place}/Split`,
       op: "Split",
       inputs: [x, g.int64s(`${place}/split_sizes`, sizes)],
       outputs: outputs.map((o) => `${place}/${o}`),
-      attributes: { axis: { int: -1 } },
+      attributes: { axis: { int: axis } },
     });
   }
 
@@ -256,13 +256,7 @@ export function buildOpenElmGraph(
       outputs: [`${place}/qk_rotary/output_0`],
       attributes: { interleaved: { int: 0 } },
     }); // [1, qH + kvH, S, h]
-    const [q, k] = node({
-      name: `${place}/qk/Split`,
-      op: "Split",
-      inputs: [rotated, g.int64s(`${place}/qk/split_sizes`, [qH, kvH])],
-      outputs: [`${place}/qk/q`, `${place}/qk/k`],
-      attributes: { axis: { int: 1 } },
-    });
+    const [q, k] = split(`${place}/qk`, rotated, [qH, kvH], ["q", "k"], 1); // by heads
     const write = (what: string, past: string, rows: string, present: string) =>
       node({
         name: `${place}/${what}_cache/TensorScatter`,
