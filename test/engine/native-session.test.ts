@@ -115,6 +115,30 @@ describe("onnxruntime's C API", () => {
     }
   });
 
+  it("moves bytes within a host tensor, overlapping ranges included, and refuses a range outside it", () => {
+    const session = NativeSession.create(addOne, { provider: "cpu", threads: 1 });
+    try {
+      const x = session.hostTensor("int64", [6]);
+      const y = session.hostTensor("float32", [6]);
+      session.bindOutput("y", y);
+      const after = (move: () => void) => {
+        x.write([1, 2, 3, 4, 5, 6]);
+        move();
+        session.bindInput("x", x);
+        session.run();
+        const out = new Float32Array(6);
+        y.readInto(out);
+        return Array.from(out, (v) => v - 1);
+      };
+      expect(after(() => x.move(0, 16, 24))).toEqual([1, 2, 1, 2, 3, 6]); // forward, overlapping
+      expect(after(() => x.move(16, 0, 32))).toEqual([3, 4, 5, 6, 5, 6]); // backward, overlapping
+      expect(() => x.move(8, 24, 32)).toThrow(RangeError);
+      expect(() => x.move(-8, 0, 8)).toThrow(RangeError);
+    } finally {
+      session.release();
+    }
+  });
+
   it("writes a profile of its runs when asked", async () => {
     const prefix = join(dir, "profile");
     const session = NativeSession.create(addOne, { provider: "cpu", threads: 1, profilePrefix: prefix });
