@@ -121,7 +121,7 @@ describe("onnxruntime's C API", () => {
       const x = session.hostTensor("int64", [6]);
       const y = session.hostTensor("float32", [6]);
       session.bindOutput("y", y);
-      const after = (move: () => void) => {
+      const resultOf = (move: () => void) => {
         x.write([1, 2, 3, 4, 5, 6]);
         move();
         session.bindInput("x", x);
@@ -130,8 +130,8 @@ describe("onnxruntime's C API", () => {
         y.readInto(out);
         return Array.from(out, (v) => v - 1);
       };
-      expect(after(() => x.move(0, 16, 24))).toEqual([1, 2, 1, 2, 3, 6]); // forward, overlapping
-      expect(after(() => x.move(16, 0, 32))).toEqual([3, 4, 5, 6, 5, 6]); // backward, overlapping
+      expect(resultOf(() => x.move(0, 16, 24))).toEqual([1, 2, 1, 2, 3, 6]); // forward, overlapping
+      expect(resultOf(() => x.move(16, 0, 32))).toEqual([3, 4, 5, 6, 5, 6]); // backward, overlapping
       expect(() => x.move(8, 24, 32)).toThrow(RangeError);
       expect(() => x.move(-8, 0, 8)).toThrow(RangeError);
     } finally {
