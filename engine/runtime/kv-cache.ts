@@ -75,8 +75,8 @@ export class KvCache {
     if (this.kind === "grouped") return;
     const rows = Math.min(this.config.maxContextLength, Math.ceil(length / VIEW_STEP) * VIEW_STEP);
     if (rows === this.viewRows) return;
+    const headBytes = this.config.headDim * 4; // one row of one head
     this.layers.forEach((layer, i) => {
-      const headBytes = this.config.headDim * 4; // one row of one head
       for (const tensor of [layer.key, layer.value]) {
         relayout(tensor, this.config.layers[i].kvHeads, this.viewRows * headBytes, rows * headBytes);
       }

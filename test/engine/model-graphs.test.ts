@@ -186,7 +186,7 @@ describe("the CPU cache's views", () => {
   function recordingSession() {
     const bound = new Map<string, readonly number[]>();
     const memory = new Map<string, Float32Array>();
-    const tensor = (name: string, shape: readonly number[], data: Float32Array) =>
+    const tensor = (shape: readonly number[], data: Float32Array) =>
       ({
         shape,
         type: "float32",
@@ -195,16 +195,15 @@ describe("the CPU cache's views", () => {
           data.copyWithin(to / 4, from / 4, (from + bytes) / 4),
         zero: (from: number, to: number) => data.fill(0, from / 4, to / 4),
         data,
-        name,
       }) as unknown as NativeTensor;
     const session = {
       inputTensor: (name: string, _type: string, shape: readonly number[]) => {
         const data = new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(Number.NaN);
         memory.set(name, data);
-        return tensor(name, shape, data);
+        return tensor(shape, data);
       },
       hostView: (base: NativeTensor, shape: readonly number[]) =>
-        tensor(`view`, shape, (base as unknown as { data: Float32Array }).data),
+        tensor(shape, (base as unknown as { data: Float32Array }).data),
       bindInput: (name: string, t: NativeTensor) => bound.set(name, t.shape),
       bindOutput: (name: string, t: NativeTensor) => bound.set(name, t.shape),
       releaseTensor: () => {},
