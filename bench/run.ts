@@ -15,6 +15,7 @@ import { ElmwoodError } from "../engine/errors.ts";
 import { convertCheckpoint } from "../engine/openelm/convert.ts";
 import { BLOCK_SIZES, type BlockSize, defaultBlockSize, type Precision } from "../engine/openelm/graph.ts";
 import { DATA_FILE } from "../engine/openelm/manifest.ts";
+import { DEFAULT_PREFILL_CHUNK } from "../engine/runtime/model-session.ts";
 import {
   defaultThreads,
   gpuCandidates,
@@ -24,6 +25,7 @@ import {
 import { OPENELM_270M_SHAPE, writeRandomCheckpoint } from "../test/support/random-checkpoint.ts";
 import { accuracyTable, benchAccuracy } from "./accuracy.ts";
 import { benchDocuments } from "./documents.ts";
+import { benchKernels, kernelsTable } from "./kernels.ts";
 import { measureReadBandwidth } from "./memory-bandwidth.ts";
 
 /**
@@ -63,6 +65,17 @@ async function bundleChild(cache: string): Promise<string> {
   return join(outDir, "openelm-child.js");
 }
 
+/** The random OpenELM-270M-shaped checkpoint every suite measures, written once into the cache. */
+async function benchCheckpoint(cache: string): Promise<string> {
+  const checkpoint = join(cache, "openelm-270m-shape");
+  if (!existsSync(join(checkpoint, "config.json"))) {
+    process.stderr.write("writing a random OpenELM-270M-shaped checkpoint (once)...\n");
+    await mkdir(cache, { recursive: true });
+    await writeRandomCheckpoint(checkpoint, { ...OPENELM_270M_SHAPE, seed: 270 });
+  }
+  return checkpoint;
+}
+
 /** The engine benchmark: prints its table and returns its results. */
 async function benchEngine(args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({
@@ -88,12 +101,7 @@ async function benchEngine(args: string[]): Promise<Record<string, unknown>> {
   const cache = resolve(values.cache ?? ".cache/bench");
   const log = (line: string) => process.stderr.write(`${line}\n`);
 
-  const checkpoint = join(cache, "openelm-270m-shape");
-  if (!existsSync(join(checkpoint, "config.json"))) {
-    log("writing a random OpenELM-270M-shaped checkpoint (once)...");
-    await mkdir(cache, { recursive: true });
-    await writeRandomCheckpoint(checkpoint, { ...OPENELM_270M_SHAPE, seed: 270 });
-  }
+  const checkpoint = await benchCheckpoint(cache);
 
   log(`measuring memory bandwidth on ${threads} threads...`);
   const bandwidth = await measureReadBandwidth(threads);
@@ -256,18 +264,19 @@ async function benchEngine(args: string[]): Promise<Record<string, unknown>> {
 }
 
 /**
- * `npm run bench [-- --suite engine|documents|all] [engine options]`: the engine (OpenELM-270M shape)
- * and the documents index (indexing throughput, query latency at 100,000 chunks). Tables on stdout as
+ * `npm run bench [-- --suite engine|kernels|documents|all] [engine options]`: the engine (OpenELM-270M
+ * shape), its matmul kernels by weight format, and the documents index (indexing throughput, query
+ * latency at 100,000 chunks). Tables on stdout as
  * each suite ends, then one JSON object as the last line.
  */
 export async function runBenchmark(args: string[]): Promise<void> {
   const at = args.indexOf("--suite");
   const suite = at >= 0 ? args[at + 1] : "all";
-  if (!["engine", "documents", "accuracy", "all"].includes(suite ?? "")) {
+  if (!["engine", "kernels", "documents", "accuracy", "all"].includes(suite ?? "")) {
     throw new ElmwoodError(
       "BAD_INPUT",
       `Unknown --suite '${suite}'.`,
-      "Use engine, documents, accuracy or all (accuracy is not part of all: it takes minutes).",
+      "Use engine, kernels, documents, accuracy or all (accuracy is not part of all: it takes minutes).",
     );
   }
   const rest = at >= 0 ? [...args.slice(0, at), ...args.slice(at + 2)] : args;
@@ -281,8 +290,17 @@ export async function runBenchmark(args: string[]): Promise<void> {
     process.stdout.write(`${JSON.stringify(report)}\n`);
     return;
   }
-  if (suite !== "documents") report.engine = await benchEngine(rest);
-  if (suite !== "engine") {
+  if (suite === "engine" || suite === "all") report.engine = await benchEngine(rest);
+  if (suite === "kernels" || suite === "all") {
+    const checkpoint = await benchCheckpoint(resolve(".cache/bench"));
+    const threads = defaultThreads();
+    const rows = await benchKernels(join(checkpoint, "config.json"), threads, DEFAULT_PREFILL_CHUNK);
+    report.kernels = rows;
+    process.stdout.write(
+      `\nThe model's linear layers alone (${rows[0]?.chunkRows}-row chunk: a prefill chunk), ${threads} threads, ${cpus()[0]?.model ?? "unknown CPU"}\n${kernelsTable(rows)}\n`,
+    );
+  }
+  if (suite === "documents" || suite === "all") {
     process.stderr.write("indexing a generated corpus of 10,000 files, then querying 100,000 chunks...\n");
     const documents = await benchDocuments();
     report.documents = documents;

@@ -64,7 +64,7 @@ export interface RunStats {
  * with the CPU graph's Attention, 128 against 256 was as fast or faster at 256 and 1,792 tokens with
  * about 70 MB less peak memory.
  */
-const DEFAULT_PREFILL_CHUNK = 128;
+export const DEFAULT_PREFILL_CHUNK = 128;
 
 /** The CPU's graph: model-cpu-2.onnx, or for an older model one built from its model.onnx. */
 async function cpuGraph(dir: string, model: LoadedManifest): Promise<ModelSource> {

@@ -139,6 +139,30 @@ describe("onnxruntime's C API", () => {
     }
   });
 
+  it("writes float32 host tensors too, and refuses types it cannot encode", async () => {
+    const g = new GraphBuilder("negate");
+    g.input({ name: "x", dataType: DataType.FLOAT, shape: ["n"] });
+    g.node({ name: "neg", op: "Neg", inputs: ["x"], outputs: ["y"] });
+    g.output({ name: "y", dataType: DataType.FLOAT, shape: ["n"] });
+    const negate = join(dir, "negate.onnx");
+    await writeFile(negate, g.encode());
+    const session = NativeSession.create(negate, { provider: "cpu", threads: 1 });
+    try {
+      const x = session.hostTensor("float32", [3]);
+      const y = session.hostTensor("float32", [3]);
+      x.write([1.5, -2.25, 1e-3]);
+      session.bindInput("x", x);
+      session.bindOutput("y", y);
+      session.run();
+      const out = new Float32Array(3);
+      y.readInto(out);
+      expect(Array.from(out)).toEqual([-1.5, 2.25, -Math.fround(1e-3)]);
+      expect(() => session.hostTensor("uint8", [2]).write([1, 2])).toThrow(TypeError);
+    } finally {
+      session.release();
+    }
+  });
+
   it("writes a profile of its runs when asked", async () => {
     const prefix = join(dir, "profile");
     const session = NativeSession.create(addOne, { provider: "cpu", threads: 1, profilePrefix: prefix });

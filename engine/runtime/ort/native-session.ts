@@ -15,6 +15,12 @@ import { ortEnvironment } from "./environment.ts";
 export const ElementType = { float32: 1, uint8: 2, int32: 6, int64: 7, float16: 10 } as const;
 export type ElementTypeName = keyof typeof ElementType;
 const BYTES: Record<ElementTypeName, number> = { float32: 4, uint8: 1, int32: 4, int64: 8, float16: 2 };
+/** The koffi type write() encodes each element type with (the others are not written from JavaScript). */
+const WRITABLE: Partial<Record<ElementTypeName, string>> = {
+  int32: "int32_t",
+  int64: "int64_t",
+  float32: "float",
+};
 
 /** onnxruntime's graph optimization level ORT_ENABLE_ALL, execution mode ORT_SEQUENTIAL, log FATAL. */
 const OPTIMIZE_ALL = 99;
@@ -60,12 +66,12 @@ export class NativeTensor {
     return this.elements * BYTES[this.type];
   }
 
-  /** Writes values at the start of a host tensor (int32 or int64 ones). */
+  /** Writes values at the start of a host tensor (int32, int64 or float32 ones). */
   write(values: ArrayLike<number>): void {
     const data = this.host();
     if (values.length > this.elements) throw new RangeError("more values than the tensor holds");
-    const koffiType = this.type === "int64" ? "int64_t" : this.type === "int32" ? "int32_t" : undefined;
-    if (!koffiType) throw new TypeError(`write() takes int32 or int64 tensors, not ${this.type}`);
+    const koffiType = WRITABLE[this.type];
+    if (!koffiType) throw new TypeError(`write() takes int32, int64 or float32 tensors, not ${this.type}`);
     const list = Array.from(values);
     koffiEncode(data, koffiType, list);
   }
