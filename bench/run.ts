@@ -5,16 +5,17 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs, promisify } from "node:util";
+import onnxProto from "onnx-proto";
 import { build } from "vite";
 import { ElmwoodError } from "../engine/errors.ts";
 import { convertCheckpoint } from "../engine/openelm/convert.ts";
 import { BLOCK_SIZES, type BlockSize, defaultBlockSize, type Precision } from "../engine/openelm/graph.ts";
-import { DATA_FILE } from "../engine/openelm/manifest.ts";
+import { CPU_MODEL_FILE } from "../engine/openelm/manifest.ts";
 import { DEFAULT_PREFILL_CHUNK } from "../engine/runtime/model-session.ts";
 import {
   defaultThreads,
@@ -27,6 +28,8 @@ import { accuracyTable, benchAccuracy } from "./accuracy.ts";
 import { benchDocuments } from "./documents.ts";
 import { benchKernels, kernelsTable } from "./kernels.ts";
 import { measureReadBandwidth } from "./memory-bandwidth.ts";
+
+const { onnx } = onnxProto;
 
 /**
  * The targets this benchmark can check by itself. Parity with llama.cpp (decode, prefill, peak RSS)
@@ -63,6 +66,21 @@ async function bundleChild(cache: string): Promise<string> {
     },
   });
   return join(outDir, "openelm-child.js");
+}
+
+/**
+ * The weight bytes a CPU token reads: the CPU graph's initializers in external data, each stored range
+ * once. (The data file can hold more: an int8 model keeps the GPU graph's layout of its weights too.)
+ */
+async function weightBytesRead(cpuGraph: string): Promise<number> {
+  const model = onnx.ModelProto.decode(await readFile(cpuGraph));
+  const ranges = new Map<string, number>();
+  for (const t of model.graph?.initializer ?? []) {
+    const entry = (key: string) => t.externalData?.find((e) => e.key === key)?.value;
+    const length = Number(entry("length") ?? 0);
+    if (length > 0) ranges.set(`${entry("location")}:${entry("offset")}`, length);
+  }
+  return [...ranges.values()].reduce((a, b) => a + b, 0);
 }
 
 /** The random OpenELM-270M-shaped checkpoint every suite measures, written once into the cache. */
@@ -119,13 +137,13 @@ async function benchEngine(args: string[]): Promise<Record<string, unknown>> {
     const blocks = blockSize === null || blockSize === defaultBlockSize(precision) ? "" : `-b${blockSize}`;
     // The suffix changes whenever the converted graph or format does (v3: int4 block 128; v4: the
     // CPU's own graph, model-cpu.onnx; v5: its q and k normed and rotated together; v6: its cache
-    // head-major, model-cpu-2.onnx).
-    const model = join(cache, `model-${precision}${blocks}-v6`);
+    // head-major, model-cpu-2.onnx; v7: int8 with a scale per row, through the int8 GEMM on the CPU).
+    const model = join(cache, `model-${precision}${blocks}-v7`);
     if (!existsSync(join(model, "manifest.json"))) {
       log(`converting to ${precision}${blocks ? ` in blocks of ${blockSize}` : ""}...`);
       await convertCheckpoint(checkpoint, model, { precision, blockSize: blockSize ?? undefined });
     }
-    const weightBytes = (await stat(join(model, DATA_FILE))).size;
+    const weightBytes = await weightBytesRead(join(model, CPU_MODEL_FILE));
     const limit = bandwidth / weightBytes; // tokens/s if each token only had to read the weights once
     for (const provider of providers) {
       log(`running ${precision} on ${provider}...`);

@@ -110,6 +110,11 @@ export class GraphBuilder {
     return this.initializer({ name, dataType: DataType.INT64, dims, raw });
   }
 
+  /** Whether a node of the graph reads the value `name` (an initializer is worth adding only then). */
+  reads(name: string): boolean {
+    return this.nodes.some((n) => n.inputs.includes(name));
+  }
+
   /** Adds a node and returns its outputs; node names must be unique so a graph explains itself. */
   node(spec: NodeSpec): string[] {
     if (this.names.has(spec.name)) throw new Error(`Duplicate node name ${spec.name}`);

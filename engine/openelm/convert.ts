@@ -1,7 +1,9 @@
 /**
  * Checkpoint -> Elmwood model: builds the graph for the checkpoint's config, streams each weight from
- * the safetensors files through its transform (transpose for fp32 MatMul, block quantization for
- * int8/int4) into external data, then writes model.onnx and manifest.json. Everything is written in a
+ * the safetensors files through its transform (transpose for fp32 MatMul, quantization for int8/int4:
+ * quantize.ts) into external data, then writes model.onnx, model-cpu-2.onnx and manifest.json. The
+ * graphs share one data file; a tensor only the CPU's int8 GEMM reads is stored in its layout beside
+ * the one the GPU graph's MatMulNBits reads. Everything is written in a
  * temporary sibling folder that is renamed into place at the end, so a crash or a cancel never leaves
  * a half model that looks whole.
  */
@@ -29,7 +31,7 @@ import {
   MODEL_FILE,
   type ModelManifest,
 } from "./manifest.ts";
-import { type QuantBits, quantizeBlockwise } from "./quantize.ts";
+import { type QuantBits, quantizeWeights, rowsAsBlocks, rowsAsGemm } from "./quantize.ts";
 
 export type { ModelManifest } from "./manifest.ts";
 export { readManifest } from "./manifest.ts";
@@ -68,7 +70,7 @@ function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
   return out;
 }
 
-/** Reads one checkpoint tensor and adds the initializers its job calls for. */
+/** Reads one checkpoint tensor and adds the initializers its job calls for to the graphs that read them. */
 async function materialize(
   job: WeightJob,
   checkpoint: Checkpoint,
@@ -79,27 +81,21 @@ async function materialize(
 ): Promise<void> {
   const w = await checkpoint.readTensor(job.source);
   const names = initializerNames(job);
-  // Every graph of the model reads the same initializers (the tensors themselves are stored once).
-  const g = {
-    initializer: (spec: Parameters<GraphBuilder["initializer"]>[0]) => {
-      for (const graph of graphs) graph.initializer(spec);
-    },
+  const readers = (name: string) => graphs.filter((graph) => graph.reads(name));
+  // A tensor two graphs read is stored once; one no graph reads is not stored.
+  const add = (spec: Parameters<GraphBuilder["initializer"]>[0]) => {
+    for (const graph of readers(spec.name)) graph.initializer(spec);
   };
   if (job.kind === "vector") {
     const scaled = job.scale === undefined ? w : w.map((x) => x * (job.scale as number));
-    g.initializer({
-      name: names.data,
-      dataType: DataType.FLOAT,
-      dims: [job.length],
-      raw: floatBytes(scaled),
-    });
+    add({ name: names.data, dataType: DataType.FLOAT, dims: [job.length], raw: floatBytes(scaled) });
     return;
   }
   if (bits === 0) {
     // MatMul wants [in, out]; the embedding stays [vocab, d] for Gather and the transB Gemm head.
     const matrix = job.kind === "linear" ? transpose(w, job.rows, job.cols) : w;
     const dims = job.kind === "linear" ? [job.cols, job.rows] : [job.rows, job.cols];
-    g.initializer({
+    add({
       name: names.data,
       dataType: DataType.FLOAT,
       dims,
@@ -107,24 +103,36 @@ async function materialize(
     });
     return;
   }
-  const q = quantizeBlockwise(w, job.rows, job.cols, bits, blockSize);
+  const quantized = quantizeWeights(w, job.rows, job.cols, bits, blockSize);
+  if (readers(names.gemm).length > 0) {
+    const gemm = rowsAsGemm(quantized);
+    add({
+      name: names.gemm,
+      dataType: DataType.INT8,
+      dims: [job.cols, job.rows],
+      external: await data.append(new Uint8Array(gemm.data.buffer)),
+    });
+    add({
+      name: names.gemmScales,
+      dataType: DataType.FLOAT,
+      dims: [job.rows],
+      external: await data.append(floatBytes(gemm.scales)),
+    });
+  }
+  if (readers(names.data).length === 0) return;
+  const q = bits === 8 ? rowsAsBlocks(quantized, blockSize) : quantized;
   const bytesPerBlock = (blockSize * bits) / 8;
-  g.initializer({
+  add({
     name: names.data,
     dataType: DataType.UINT8,
     dims: [job.rows, q.blocksPerRow, bytesPerBlock],
     external: await data.append(q.data),
   });
   const scales = await data.append(floatBytes(q.scales));
-  g.initializer({
-    name: names.scales,
-    dataType: DataType.FLOAT,
-    dims: [job.rows * q.blocksPerRow],
-    external: scales,
-  });
+  add({ name: names.scales, dataType: DataType.FLOAT, dims: [job.rows * q.blocksPerRow], external: scales });
   if (job.kind === "embedding") {
     // GatherBlockQuantized reads the same scales shaped like its data's blocks; same bytes on disk.
-    g.initializer({
+    add({
       name: names.gatherScales,
       dataType: DataType.FLOAT,
       dims: [job.rows, q.blocksPerRow, 1],
@@ -216,7 +224,16 @@ export async function convertCheckpoint(
         eosId: checkpoint.config.eosTokenId,
       },
       contextLength: checkpoint.config.maxContextLength,
-      ...(bits ? { quantization: { bits, blockSize, symmetric: true as const } } : {}),
+      ...(bits
+        ? {
+            quantization: {
+              bits,
+              blockSize,
+              symmetric: true as const,
+              ...(bits === 8 ? { scales: "row" as const } : {}),
+            },
+          }
+        : {}),
       files: [...graphFiles, { path: DATA_FILE, ...dataFile }],
       createdAt: new Date().toISOString(),
     };

@@ -36,7 +36,10 @@ export function cpuGraphFromGrouped(
     (n) =>
       n.opType === "GroupQueryAttention" && (n.attribute ?? []).some((a) => a.name === "scale" && a.f === 1),
   );
-  const { builder, weights } = buildOpenElmGraph(config, precision, blockSize, "standard");
+  // Its int8 weights are MatMulNBits' only: the int8 GEMM's layout was not written then.
+  const { builder, weights } = buildOpenElmGraph(config, precision, blockSize, "standard", {
+    int8Gemm: false,
+  });
   for (const job of weights) {
     const names = initializerNames(job);
     const data = byName.get(names.data);

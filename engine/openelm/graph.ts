@@ -61,8 +61,32 @@ export interface OpenElmGraph {
 }
 
 /** The initializer names a weight job produces, shared by the graph and the converter. */
-export function initializerNames(job: WeightJob): { data: string; scales: string; gatherScales: string } {
-  return { data: job.name, scales: `${job.name}.scales`, gatherScales: `${job.name}.gather_scales` };
+export function initializerNames(job: WeightJob): {
+  data: string;
+  scales: string;
+  gatherScales: string;
+  gemm: string;
+  gemmScales: string;
+} {
+  return {
+    data: job.name,
+    scales: `${job.name}.scales`,
+    gatherScales: `${job.name}.gather_scales`,
+    gemm: `${job.name}.gemm`,
+    gemmScales: `${job.name}.gemm_scales`,
+  };
+}
+
+export interface GraphOptions {
+  /**
+   * int8 qkv_proj and proj_1 (the linear layers whose input is normed, see linear()) through
+   * onnxruntime's int8 GEMM (DynamicQuantizeMatMul over int8 [K, N] weights with a scale per output)
+   * rather than MatMulNBits. The default for the CPU graph: MLAS's GEMM computes many rows several
+   * times faster (with AMX where the CPU has it) and streams one row faster too (`npm run bench --
+   * --suite kernels`). GPU graphs keep MatMulNBits, and so does a CPU graph rebuilt for a model
+   * converted before, whose folder holds no such weights.
+   */
+  int8Gemm?: boolean;
 }
 
 /** onnxruntime's MatMulNBits accuracy level: 4 quantizes activations to int8 (2.3x faster on CPU). */
@@ -73,8 +97,10 @@ export function buildOpenElmGraph(
   precision: Precision,
   blockSize: BlockSize = defaultBlockSize(precision),
   attentionKind: AttentionKind = "grouped",
+  options: GraphOptions = {},
 ): OpenElmGraph {
   const standard = attentionKind === "standard";
+  const int8Gemm = precision === "int8" && (options.int8Gemm ?? standard);
   // ONNX Attention's key/value-sequence form and TensorScatter came with opset 24.
   const g = new GraphBuilder("openelm", standard ? 24 : 21);
   const weights: WeightJob[] = [];
@@ -92,8 +118,21 @@ export function buildOpenElmGraph(
   const { cos, sin } = rotaryCaches(g, config);
   const lastIndex = g.int64s("/model/constants/last_index", [-1], []);
 
-  /** y = x @ W^T for a checkpoint weight [rows=out, cols=in]. */
-  function linear(place: string, source: string, x: string, rows: number, cols: number): string {
+  /**
+   * y = x @ W^T for a checkpoint weight [rows=out, cols=in]. `normed`: x is an RMSNorm's output, so
+   * every row has the same scale, which the int8 GEMM needs: it quantizes all rows of x with one scale,
+   * and the inputs of out_proj and proj_2 are not normed (a prompt's first token can carry values
+   * hundreds of times larger than the others there), so those stay on MatMulNBits, which quantizes
+   * x in blocks of 32 along each row.
+   */
+  function linear(
+    place: string,
+    source: string,
+    x: string,
+    rows: number,
+    cols: number,
+    normed = false,
+  ): string {
     const job: WeightJob = { kind: "linear", source, name: `${source}`, rows, cols };
     weights.push(job);
     const names = initializerNames(job);
@@ -103,6 +142,15 @@ export function buildOpenElmGraph(
         name: `${place}/MatMul`,
         op: "MatMul",
         inputs: [x, names.data],
+        outputs: [`${place}/output_0`],
+      })[0];
+    }
+    if (int8Gemm && normed) {
+      return node({
+        name: `${place}/DynamicQuantizeMatMul`,
+        op: "DynamicQuantizeMatMul",
+        domain: "com.microsoft",
+        inputs: [x, names.gemm, names.gemmScales],
         outputs: [`${place}/output_0`],
       })[0];
     }
@@ -314,7 +362,7 @@ export function buildOpenElmGraph(
     const { queryHeads: qH, kvHeads: kvH } = config.layers[i];
     const place = `/model/layers.${i}/attn`;
     const src = `transformer.layers.${i}.attn`;
-    const qkv = linear(`${place}/qkv_proj`, `${src}.qkv_proj.weight`, x, (qH + 2 * kvH) * h, d); // [1, S, (qH + 2 kvH) * h]
+    const qkv = linear(`${place}/qkv_proj`, `${src}.qkv_proj.weight`, x, (qH + 2 * kvH) * h, d, true); // [1, S, (qH + 2 kvH) * h]
     // Attention's 1/sqrt(h) is folded into q_norm's weight (rotary is linear, so scaling before it is
     // the same) and the kernels run with scale 1: MLAS's single-row GEMM, which a decode step's q.K^T
     // is, takes its fast path only with alpha 1 (the general path first packs all of K).
@@ -348,7 +396,7 @@ export function buildOpenElmGraph(
     const f = config.layers[i].ffnDim;
     const place = `/model/layers.${i}/ffn`;
     const src = `transformer.layers.${i}.ffn`;
-    const both = linear(`${place}/proj_1`, `${src}.proj_1.weight`, x, 2 * f, d); // [1, S, 2f]
+    const both = linear(`${place}/proj_1`, `${src}.proj_1.weight`, x, 2 * f, d, true); // [1, S, 2f]
     const [gate, up] = split(place, both, [f, f], ["gate", "up"]); // each [1, S, f]; the gate is the first half
     const [sig] = node({
       name: `${place}/act/Sigmoid`,

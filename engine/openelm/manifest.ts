@@ -39,7 +39,12 @@ export interface ModelManifest {
   layers: OpenElmConfig["layers"];
   tokenizer: { kind: "llama2-sentencepiece"; vocabSize: number; bosId: number; eosId: number };
   contextLength: number;
-  quantization?: { bits: 4 | 8; blockSize: number; symmetric: true };
+  /**
+   * blockSize: the blocks MatMulNBits reads. scales: "row" where each row's blocks share one scale
+   * (int8 from now on, so the CPU's int8 GEMM reads the same numbers); absent in older int8 models,
+   * which have a scale per block, as int4 has.
+   */
+  quantization?: { bits: 4 | 8; blockSize: number; symmetric: true; scales?: "row" };
   files: ManifestFile[];
   createdAt: string;
 }

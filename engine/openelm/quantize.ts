@@ -3,6 +3,10 @@
  * GatherBlockQuantized read: a weight [N, K] (the checkpoint's [out, in]) is cut into blocks of
  * `blockSize` along K; each block has one float scale and uses the implicit zero point
  * (8 for 4-bit, 128 for 8-bit). 4-bit values are packed two to a byte, low nibble first.
+ *
+ * int8 weights get one scale per row (per output) instead, so that onnxruntime's int8 GEMM, which takes
+ * a scale per output column, and MatMulNBits, which takes one per block, read the same numbers:
+ * `rowsAsBlocks` and `rowsAsGemm` lay one quantized matrix out for each.
  */
 export type QuantBits = 4 | 8;
 
@@ -88,4 +92,49 @@ export function dequantize(q: QuantizedMatrix): Float32Array {
     }
   }
   return out;
+}
+
+/** What each precision stores: int4 in blocks along K, int8 with one scale per row. */
+export function quantizeWeights(
+  weights: Float32Array,
+  rows: number,
+  cols: number,
+  bits: QuantBits,
+  blockSize: number,
+): QuantizedMatrix {
+  return quantizeBlockwise(weights, rows, cols, bits, bits === 8 ? cols : blockSize);
+}
+
+function expectRows(q: QuantizedMatrix): void {
+  if (q.bits !== 8 || q.blocksPerRow !== 1) throw new Error("expected an 8-bit matrix with a scale per row");
+}
+
+/**
+ * A per-row 8-bit matrix in MatMulNBits' and GatherBlockQuantized's layout, [N, blocks, blockSize]
+ * bytes: each block carries its row's scale, and padding past the row's end decodes to 0.
+ */
+export function rowsAsBlocks(q: QuantizedMatrix, blockSize: number): QuantizedMatrix {
+  expectRows(q);
+  const blocksPerRow = Math.ceil(q.cols / blockSize);
+  const data = new Uint8Array(q.rows * blocksPerRow * blockSize).fill(128);
+  const scales = new Float32Array(q.rows * blocksPerRow);
+  for (let r = 0; r < q.rows; r++) {
+    data.set(q.data.subarray(r * q.cols, (r + 1) * q.cols), r * blocksPerRow * blockSize);
+    scales.fill(q.scales[r], r * blocksPerRow, (r + 1) * blocksPerRow);
+  }
+  return { bits: 8, blockSize, rows: q.rows, cols: q.cols, blocksPerRow, data, scales };
+}
+
+/**
+ * A per-row 8-bit matrix as the int8 GEMM's weight: signed codes (the stored code minus its zero
+ * point 128) transposed to [K = cols, N = rows], and the row scales, one per output column there.
+ */
+export function rowsAsGemm(q: QuantizedMatrix): { data: Int8Array; scales: Float32Array } {
+  expectRows(q);
+  const data = new Int8Array(q.rows * q.cols);
+  for (let r = 0; r < q.rows; r++) {
+    const row = r * q.cols;
+    for (let c = 0; c < q.cols; c++) data[c * q.rows + r] = q.data[row + c] - 128;
+  }
+  return { data, scales: q.scales };
 }

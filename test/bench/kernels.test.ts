@@ -15,7 +15,7 @@ describe("the kernels benchmark", () => {
   it("times every linear layer of the graph, the tied head left out", () => {
     const config = parseOpenElmConfig(randomCheckpointConfig(OPENELM_270M_SHAPE));
     const model = onnx.ModelProto.decode(buildOpenElmGraph(config, "int4", 128, "standard").builder.encode());
-    const attribute = (node: (typeof model.graph.node)[number], name: string) =>
+    const attribute = (node: onnxProto.onnx.INodeProto, name: string) =>
       Number(node.attribute?.find((a) => a.name === name)?.i);
     const inGraph = (model.graph?.node ?? [])
       .filter((n) => n.opType === "MatMulNBits" && !n.name?.startsWith("/lm_head"))

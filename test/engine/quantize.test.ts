@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { dequantize, quantizeBlockwise } from "../../engine/openelm/quantize.ts";
+import {
+  dequantize,
+  quantizeBlockwise,
+  quantizeWeights,
+  rowsAsBlocks,
+  rowsAsGemm,
+} from "../../engine/openelm/quantize.ts";
 
 describe("block quantization", () => {
   it("packs 4-bit codes low nibble first with the implicit zero point 8", () => {
@@ -33,5 +39,42 @@ describe("block quantization", () => {
   it("an all-zero block decodes to zeros", () => {
     const q = quantizeBlockwise(new Float32Array(64), 2, 32, 4);
     expect(Array.from(dequantize(q)).every((x) => x === 0)).toBe(true);
+  });
+});
+
+describe("int8 with a scale per row", () => {
+  const rows = 3;
+  const cols = 80; // not a multiple of 32: the blocked layout pads its last block
+  const w = Float32Array.from(
+    { length: rows * cols },
+    (_, i) => Math.cos(i * 0.9) * (1 + (i % 5)) * (1 + (i % 3)),
+  );
+  const q = quantizeWeights(w, rows, cols, 8, 32);
+
+  it("has one scale per row, and int4 keeps its blocks", () => {
+    expect(q.blocksPerRow).toBe(1);
+    expect(q.scales).toHaveLength(rows);
+    expect(quantizeWeights(w, rows, cols, 4, 32).blocksPerRow).toBe(3);
+  });
+
+  it("lays out MatMulNBits' blocks with the row's scale in each, padded with zeros", () => {
+    const blocks = rowsAsBlocks(q, 32);
+    expect(blocks.blocksPerRow).toBe(3);
+    expect(blocks.data).toHaveLength(rows * 3 * 32);
+    expect(Array.from(blocks.scales)).toEqual(Array.from(q.scales).flatMap((s) => [s, s, s]));
+    expect(Array.from(dequantize(blocks))).toEqual(Array.from(dequantize(q)));
+    expect(Array.from(blocks.data.subarray(80, 96))).toEqual(new Array(16).fill(128)); // row 0's padding
+  });
+
+  it("lays out the int8 GEMM's weight as signed codes, transposed to [K, N]", () => {
+    const gemm = rowsAsGemm(q);
+    const back = dequantize(q);
+    expect(gemm.data).toHaveLength(rows * cols);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        expect(gemm.data[c * rows + r] * gemm.scales[r]).toBeCloseTo(back[r * cols + c], 6);
+      }
+    }
+    expect(() => rowsAsGemm(quantizeBlockwise(w, rows, cols, 8))).toThrow(/a scale per row/);
   });
 });

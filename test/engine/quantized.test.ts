@@ -1,8 +1,8 @@
-import { readFile } from "node:fs/promises";
+import { cp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import onnxProto from "onnx-proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MODEL_FILE } from "../../engine/openelm/manifest.ts";
+import { CPU_MODEL_FILE, MANIFEST_FILE, MODEL_FILE } from "../../engine/openelm/manifest.ts";
 import { ModelSession } from "../../engine/runtime/model-session.ts";
 import {
   argmaxOf,
@@ -87,5 +87,58 @@ describe.each([
     // Every node is named after its place, so the graph explains itself in a viewer.
     expect(nodes.every((n) => n.name?.startsWith("/"))).toBe(true);
     expect(nodes.some((n) => n.name === "/model/layers.3/attn/qkv_proj/MatMulNBits")).toBe(true);
+  });
+});
+
+describe("int8 on the CPU", () => {
+  const { onnx } = onnxProto;
+  const graph = async (dir: string, file: string) =>
+    onnx.ModelProto.decode(await readFile(join(dir, file))).graph ?? { node: [], initializer: [] };
+  const opsOf = (g: Awaited<ReturnType<typeof graph>>) =>
+    (g.node ?? []).filter((n) => n.name?.startsWith("/model/layers.")).map((n) => n.opType ?? "");
+
+  it("runs the layers with normed inputs through the int8 GEMM, while the GPU graph keeps MatMulNBits", async () => {
+    const cpu = await graph(fx.models.int8, CPU_MODEL_FILE);
+    const gpu = await graph(fx.models.int8, MODEL_FILE);
+    const layers = fx.reference.config.numLayers;
+    const gemms = (cpu.node ?? []).filter((n) => n.opType === "DynamicQuantizeMatMul").map((n) => n.name);
+    expect(gemms).toHaveLength(2 * layers);
+    expect(gemms.every((name) => /\/(qkv_proj|proj_1)\/DynamicQuantizeMatMul$/.test(name ?? ""))).toBe(true);
+    expect(opsOf(cpu).filter((op) => op === "MatMulNBits")).toHaveLength(2 * layers); // out_proj, proj_2
+    expect(opsOf(gpu).filter((op) => op === "MatMulNBits")).toHaveLength(4 * layers);
+    expect(opsOf(gpu)).not.toContain("DynamicQuantizeMatMul");
+    // Each graph holds only the layout it reads: signed [K, N] codes for the GEMM.
+    const qkv = (cpu.initializer ?? []).find(
+      (t) => t.name === "transformer.layers.0.attn.qkv_proj.weight.gemm",
+    );
+    const { modelDim, headDim, layers: shapes } = fx.reference.config;
+    expect(qkv?.dataType).toBe(onnx.TensorProto.DataType.INT8);
+    expect(qkv?.dims?.map(Number)).toEqual([
+      modelDim,
+      (shapes[0].queryHeads + 2 * shapes[0].kvHeads) * headDim,
+    ]);
+    expect((gpu.initializer ?? []).some((t) => t.name?.endsWith(".gemm"))).toBe(false);
+    const manifest = JSON.parse(await readFile(join(fx.models.int8, MANIFEST_FILE), "utf8"));
+    expect(manifest.quantization).toMatchObject({ bits: 8, scales: "row" });
+  });
+
+  it("an int8 model converted before its CPU graph existed runs its MatMulNBits weights there", async () => {
+    const old = join(fx.root, "int8-before-cpu-graph");
+    await cp(fx.models.int8, old, { recursive: true });
+    await rm(join(old, CPU_MODEL_FILE));
+    const manifestFile = join(old, MANIFEST_FILE);
+    const manifest = JSON.parse(await readFile(manifestFile, "utf8"));
+    manifest.files = manifest.files.filter((f: { path: string }) => f.path !== CPU_MODEL_FILE);
+    await writeFile(manifestFile, JSON.stringify(manifest));
+    const session = await ModelSession.load(old, { provider: "cpu", threads: 2 });
+    try {
+      expect(session.attention).toBe("standard");
+    } finally {
+      await session.close();
+    }
+    const result = await compare(old, await dequantizedReference(fx.checkpoint, 8));
+    expect(result.worstCosine).toBeGreaterThan(BOUNDS.int8.cosine);
+    expect(result.worstRelative).toBeLessThan(BOUNDS.int8.relative);
+    expect(result.clearTopOneMisses).toBe(0);
   });
 });

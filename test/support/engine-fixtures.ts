@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { openCheckpoint } from "../../engine/openelm/checkpoint.ts";
 import { convertCheckpoint } from "../../engine/openelm/convert.ts";
 import { type BlockSize, defaultBlockSize, type Precision } from "../../engine/openelm/graph.ts";
-import { dequantize, quantizeBlockwise } from "../../engine/openelm/quantize.ts";
+import { dequantize, quantizeWeights } from "../../engine/openelm/quantize.ts";
 import { type RandomCheckpointOptions, SMALL_OPENELM, writeRandomCheckpoint } from "./random-checkpoint.ts";
 import { ReferenceModel } from "./reference.ts";
 
@@ -57,7 +57,7 @@ export async function dequantizedReference(
       const w = await checkpoint.readTensor(name);
       if (info.shape.length === 2) {
         const [rows, cols] = info.shape;
-        weights.set(name, Float64Array.from(dequantize(quantizeBlockwise(w, rows, cols, bits, blockSize))));
+        weights.set(name, Float64Array.from(dequantize(quantizeWeights(w, rows, cols, bits, blockSize))));
       } else {
         weights.set(name, Float64Array.from(w));
       }
