@@ -38,7 +38,9 @@ describe("catalog", () => {
     for (const entry of CATALOG) {
       const [fp32, int8, int4] = (["fp32", "int8", "int4"] as const).map((p) => estimate(entry, p));
       expect(fp32.diskBytes).toBe(entry.parameters * 4);
-      expect(int8.diskBytes).toBeLessThan(fp32.diskBytes / 3);
+      // int8 keeps part of its weights in a second layout on disk (the CPU's int8 GEMM), not in memory.
+      expect(int8.diskBytes).toBeLessThan(fp32.diskBytes / 2);
+      expect(int8.memoryBytes).toBeLessThan(fp32.memoryBytes / 2);
       expect(int4.diskBytes).toBeLessThan(int8.diskBytes);
       expect(int4.memoryBytes).toBeGreaterThan(int4.diskBytes);
     }
