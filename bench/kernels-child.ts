@@ -10,6 +10,7 @@ import { randomFillSync } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { DataType, GraphBuilder } from "../engine/onnx/graph-builder.ts";
 import { parseOpenElmConfig } from "../engine/openelm/config.ts";
+import { defaultBlockSize, int8GemmMatMul, matMulNBits } from "../engine/openelm/graph.ts";
 import { NativeSession, type NativeTensor } from "../engine/runtime/ort/native-session.ts";
 import { KERNEL_FORMATS, type KernelFormat, linearShapes } from "./kernels.ts";
 
@@ -35,48 +36,32 @@ shapes.forEach(({ name, k, n }, i) => {
     inputs.set(k, x);
   }
   const y = g.output({ name: `y_${i}`, dataType: DataType.FLOAT, shape: ["rows", n] });
+  const names = { data: `${name}.w`, scales: `${name}.s`, gemm: `${name}.w`, gemmScales: `${name}.s` };
   if (format === "int8-gemm") {
     // onnxruntime's int8 GEMM (MLAS QGEMM, which uses AMX where the CPU has it): int8 weights [K, N]
-    // with one scale per output column, activations quantized to 8 bits per run.
+    // with one scale per output column, activations quantized to 8 bits per run; the node the CPU
+    // graph uses for int8.
     weightBytes += k * n + 4 * n;
-    g.initializer({ name: `${name}.w`, dataType: DataType.INT8, dims: [k, n], raw: randomBytes(k * n) });
-    g.initializer({ name: `${name}.s`, dataType: DataType.FLOAT, dims: [n], raw: scales(n) });
-    g.node({
-      name: `${name}/DynamicQuantizeMatMul`,
-      op: "DynamicQuantizeMatMul",
-      domain: "com.microsoft",
-      inputs: [x, `${name}.w`, `${name}.s`],
-      outputs: [y],
-    });
+    g.initializer({ name: names.gemm, dataType: DataType.INT8, dims: [k, n], raw: randomBytes(k * n) });
+    g.initializer({ name: names.gemmScales, dataType: DataType.FLOAT, dims: [n], raw: scales(n) });
+    int8GemmMatMul(g, name, x, names, y);
     return;
   }
-  // The converted models' MatMulNBits: int4 in blocks of 128 or int8 in blocks of 32, accuracy level 4.
+  // The converted models' MatMulNBits node, at each precision's default block size.
   const bits = format === "int4" ? 4 : 8;
-  const block = format === "int4" ? 128 : 32;
+  const block = defaultBlockSize(format);
   const blocks = Math.ceil(k / block);
   const dataBytes = (n * blocks * block * bits) / 8;
   weightBytes += dataBytes + 4 * n * blocks;
+  const dims = [n, blocks, (block * bits) / 8];
+  g.initializer({ name: names.data, dataType: DataType.UINT8, dims, raw: randomBytes(dataBytes) });
   g.initializer({
-    name: `${name}.w`,
-    dataType: DataType.UINT8,
-    dims: [n, blocks, (block * bits) / 8],
-    raw: randomBytes(dataBytes),
+    name: names.scales,
+    dataType: DataType.FLOAT,
+    dims: [n * blocks],
+    raw: scales(n * blocks),
   });
-  g.initializer({ name: `${name}.s`, dataType: DataType.FLOAT, dims: [n * blocks], raw: scales(n * blocks) });
-  g.node({
-    name: `${name}/MatMulNBits`,
-    op: "MatMulNBits",
-    domain: "com.microsoft",
-    inputs: [x, `${name}.w`, `${name}.s`],
-    outputs: [y],
-    attributes: {
-      K: { int: k },
-      N: { int: n },
-      bits: { int: bits },
-      block_size: { int: block },
-      accuracy_level: { int: 4 },
-    },
-  });
+  matMulNBits(g, name, x, names, { rows: n, cols: k, bits, blockSize: block }, y);
 });
 
 const session = NativeSession.create(

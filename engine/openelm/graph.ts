@@ -145,15 +145,7 @@ export function buildOpenElmGraph(
         outputs: [`${place}/output_0`],
       })[0];
     }
-    if (int8Gemm && normed) {
-      return node({
-        name: `${place}/DynamicQuantizeMatMul`,
-        op: "DynamicQuantizeMatMul",
-        domain: "com.microsoft",
-        inputs: [x, names.gemm, names.gemmScales],
-        outputs: [`${place}/output_0`],
-      })[0];
-    }
+    if (int8Gemm && normed) return int8GemmMatMul(g, place, x, names, `${place}/output_0`);
     return matMulNBits(g, place, x, names, { rows, cols, bits, blockSize }, `${place}/output_0`);
   }
 
@@ -608,8 +600,25 @@ function head(
   return matMulNBits(g, place, x, names, { rows: job.rows, cols: job.cols, bits, blockSize }, "logits");
 }
 
+/** x @ W with W int8 [K, N] and a scale per output column: onnxruntime's int8 GEMM (MLAS QGEMM). */
+export function int8GemmMatMul(
+  g: GraphBuilder,
+  place: string,
+  x: string,
+  names: { gemm: string; gemmScales: string },
+  output: string,
+): string {
+  return g.node({
+    name: `${place}/DynamicQuantizeMatMul`,
+    op: "DynamicQuantizeMatMul",
+    domain: "com.microsoft",
+    inputs: [x, names.gemm, names.gemmScales],
+    outputs: [output],
+  })[0];
+}
+
 /** x @ W^T with W block-quantized: the checkpoint's [rows=out, cols=in] layout, read directly. */
-function matMulNBits(
+export function matMulNBits(
   g: GraphBuilder,
   place: string,
   x: string,
