@@ -1,13 +1,13 @@
 /**
  * Whether onnxruntime's int8 GEMM (DynamicQuantizeMatMul, which int8 models run on the CPU for their
- * normed-input layers) computes exactly on this CPU. On x64 CPUs without VNNI (AVX2 only: AMD Zen 3
- * and older, Intel before Ice Lake and Alder Lake) MLAS multiplies the unsigned activations by the
- * signed weights with an instruction that adds each pair of products into 16 bits and saturates, so
- * full-range 8-bit weights give wrong sums (measured on a Zen 3: the 270M shape's logits at cosine
- * 0.47 against the reference, 0.9973 with MatMulNBits alone on the same CPU). onnxruntime's own quantizer offers
- * 7-bit weights for such CPUs; Elmwood instead checks once per process with a product that
- * saturates there, and where it does the model runs MatMulNBits for those layers, whose weights the
- * folder also holds (model-session.ts).
+ * normed-input layers) computes exactly on this CPU. On x64 CPUs without VNNI (AMD Zen 3 and older;
+ * Intel before Cascade Lake on servers and Ice Lake on laptops) MLAS multiplies the unsigned
+ * activations by the signed weights with an instruction that adds each pair of products into 16 bits
+ * and saturates, so full-range 8-bit weights give wrong sums (measured on a Zen 3: the 270M shape's
+ * logits at cosine 0.47 against the reference, 0.9973 with MatMulNBits alone on the same CPU).
+ * onnxruntime's own quantizer offers 7-bit weights for such CPUs; Elmwood instead checks once per
+ * process with a product that saturates there, and where it does the model runs MatMulNBits for those
+ * layers, whose weights the folder also holds (model-session.ts).
  */
 import { DataType, GraphBuilder } from "../onnx/graph-builder.ts";
 import { int8GemmMatMul } from "../openelm/graph.ts";
