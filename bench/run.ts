@@ -15,7 +15,8 @@ import { build } from "vite";
 import { ElmwoodError } from "../engine/errors.ts";
 import { convertCheckpoint } from "../engine/openelm/convert.ts";
 import { BLOCK_SIZES, type BlockSize, defaultBlockSize, type Precision } from "../engine/openelm/graph.ts";
-import { CPU_MODEL_FILE } from "../engine/openelm/manifest.ts";
+import { CPU_MODEL_FILE, MODEL_FILE } from "../engine/openelm/manifest.ts";
+import { int8GemmIsExact } from "../engine/runtime/int8-gemm-check.ts";
 import { DEFAULT_PREFILL_CHUNK } from "../engine/runtime/model-session.ts";
 import {
   defaultThreads,
@@ -69,11 +70,11 @@ async function bundleChild(cache: string): Promise<string> {
 }
 
 /**
- * The weight bytes a CPU token reads: the CPU graph's initializers in external data, each stored range
+ * The weight bytes a CPU token reads: the graph's initializers in external data, each stored range
  * once. (The data file can hold more: an int8 model keeps the GPU graph's layout of its weights too.)
  */
-async function weightBytesRead(cpuGraph: string): Promise<number> {
-  const model = onnx.ModelProto.decode(await readFile(cpuGraph));
+async function weightBytesRead(graphFile: string): Promise<number> {
+  const model = onnx.ModelProto.decode(await readFile(graphFile));
   const ranges = new Map<string, number>();
   for (const t of model.graph?.initializer ?? []) {
     const entry = (key: string) => t.externalData?.find((e) => e.key === key)?.value;
@@ -143,7 +144,9 @@ async function benchEngine(args: string[]): Promise<Record<string, unknown>> {
       log(`converting to ${precision}${blocks ? ` in blocks of ${blockSize}` : ""}...`);
       await convertCheckpoint(checkpoint, model, { precision, blockSize: blockSize ?? undefined });
     }
-    const weightBytes = await weightBytesRead(join(model, CPU_MODEL_FILE));
+    // Where the int8 GEMM saturates, int8 runs the graph built from model.onnx, which reads its layout.
+    const runsGemm = precision !== "int8" || int8GemmIsExact();
+    const weightBytes = await weightBytesRead(join(model, runsGemm ? CPU_MODEL_FILE : MODEL_FILE));
     const limit = bandwidth / weightBytes; // tokens/s if each token only had to read the weights once
     for (const provider of providers) {
       log(`running ${precision} on ${provider}...`);
