@@ -16,7 +16,7 @@ import { ElmwoodError } from "../engine/errors.ts";
 import { convertCheckpoint } from "../engine/openelm/convert.ts";
 import { BLOCK_SIZES, type BlockSize, defaultBlockSize, type Precision } from "../engine/openelm/graph.ts";
 import { CPU_MODEL_FILE, MODEL_FILE } from "../engine/openelm/manifest.ts";
-import { int8GemmIsExact } from "../engine/runtime/int8-gemm-check.ts";
+import { cpuGraphFileRunsHere } from "../engine/runtime/int8-gemm-check.ts";
 import { DEFAULT_PREFILL_CHUNK } from "../engine/runtime/model-session.ts";
 import {
   defaultThreads,
@@ -144,9 +144,10 @@ async function benchEngine(args: string[]): Promise<Record<string, unknown>> {
       log(`converting to ${precision}${blocks ? ` in blocks of ${blockSize}` : ""}...`);
       await convertCheckpoint(checkpoint, model, { precision, blockSize: blockSize ?? undefined });
     }
-    // Where the int8 GEMM saturates, int8 runs the graph built from model.onnx, which reads its layout.
-    const runsGemm = precision !== "int8" || int8GemmIsExact();
-    const weightBytes = await weightBytesRead(join(model, runsGemm ? CPU_MODEL_FILE : MODEL_FILE));
+    // Where the folder's CPU graph does not run (int8 where its GEMM saturates), the CPU graph built
+    // from model.onnx reads model.onnx's weights.
+    const graphFile = cpuGraphFileRunsHere(precision) ? CPU_MODEL_FILE : MODEL_FILE;
+    const weightBytes = await weightBytesRead(join(model, graphFile));
     const limit = bandwidth / weightBytes; // tokens/s if each token only had to read the weights once
     for (const provider of providers) {
       log(`running ${precision} on ${provider}...`);

@@ -10,13 +10,21 @@
  * layers, whose weights the folder also holds (model-session.ts).
  */
 import { DataType, GraphBuilder } from "../onnx/graph-builder.ts";
-import { int8GemmMatMul } from "../openelm/graph.ts";
+import { int8GemmMatMul, type Precision } from "../openelm/graph.ts";
 import { NativeSession } from "./ort/native-session.ts";
 
 /** Pairs of full-range products: 32 pairs of 255 x 127 overflow 16 bits where the kernel saturates. */
 const K = 64;
 
 let exact: boolean | undefined;
+
+/**
+ * Whether a model of this precision runs its folder's CPU graph file here: an int8 one's reads the
+ * int8 GEMM's layout, so where that GEMM saturates its CPU graph is built from model.onnx instead.
+ */
+export function cpuGraphFileRunsHere(precision: Precision): boolean {
+  return precision !== "int8" || int8GemmIsExact();
+}
 
 export function int8GemmIsExact(): boolean {
   if (exact === undefined) {

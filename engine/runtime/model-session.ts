@@ -22,7 +22,7 @@ import type { OpenElmConfig } from "../openelm/config.ts";
 import { cpuGraphFromGrouped } from "../openelm/cpu-graph.ts";
 import type { AttentionKind, BlockSize } from "../openelm/graph.ts";
 import { CPU_MODEL_FILE, type LoadedManifest, MODEL_FILE, readManifest } from "../openelm/manifest.ts";
-import { int8GemmIsExact } from "./int8-gemm-check.ts";
+import { cpuGraphFileRunsHere } from "./int8-gemm-check.ts";
 import { KvCache } from "./kv-cache.ts";
 import type { ModelSource, NativeSession, NativeTensor } from "./ort/native-session.ts";
 import { type ActiveProvider, startSession } from "./provider-choice.ts";
@@ -75,8 +75,7 @@ async function cpuGraph(dir: string, model: LoadedManifest): Promise<ModelSource
   const hasCpuGraph = model.manifest.files.some((f) => f.path === CPU_MODEL_FILE);
   // An int8 CPU graph runs its normed-input layers on the int8 GEMM, which saturates on x64 CPUs
   // without VNNI; there the graph is built from model.onnx, on MatMulNBits alone (int8-gemm-check.ts).
-  const gemmExact = model.manifest.precision !== "int8" || int8GemmIsExact();
-  if (hasCpuGraph && gemmExact) return join(dir, CPU_MODEL_FILE);
+  if (hasCpuGraph && cpuGraphFileRunsHere(model.manifest.precision)) return join(dir, CPU_MODEL_FILE);
   const grouped = await readFile(join(dir, MODEL_FILE));
   const blockSize = model.manifest.quantization?.blockSize as BlockSize | undefined;
   try {
